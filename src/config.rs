@@ -1,0 +1,217 @@
+//! The whole `wafwatch.toml`: where it is found, how its sections compose, and what crosses them.
+//!
+//! Each crate owns the types and validation of its own sections; this module composes them into
+//! the whole file, refuses unknown keys (a typo fails at start, with the file and the key), and will
+//! check what crosses sections as they arrive (a detector's column exists, a monitor's channel
+//! exists).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use wafwatch_transformer::config::{DeliverySection, EncodeSection, RuleSection, SourceSection};
+use wafwatch_transformer::expand::Expansion;
+use wafwatch_transformer::{BUNDLED_DEFAULT_TOML, TransformConfig, TransformSections};
+
+/// The environment variable naming the configuration file when `--config` is not given.
+pub const CONFIG_ENV: &str = "WAFWATCH_CONFIG";
+
+/// The file looked for in the working directory.
+pub const LOCAL_FILE: &str = "wafwatch.toml";
+
+/// Where the configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `--config FILE`.
+    Flag(PathBuf),
+    /// `$WAFWATCH_CONFIG`.
+    Env(PathBuf),
+    /// `./wafwatch.toml`.
+    WorkingDir(PathBuf),
+    /// The default compiled into the binary.
+    Bundled,
+}
+
+impl Origin {
+    /// How the origin is named in messages: the file path, or "bundled wafwatch.toml".
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Flag(p) | Origin::Env(p) | Origin::WorkingDir(p) => p.display().to_string(),
+            Origin::Bundled => "bundled wafwatch.toml".to_owned(),
+        }
+    }
+
+    /// Why this file was chosen, for `wafwatch check`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Origin::Flag(_) => "--config",
+            Origin::Env(_) => "$WAFWATCH_CONFIG",
+            Origin::WorkingDir(_) => "./wafwatch.toml",
+            Origin::Bundled => "no --config, no $WAFWATCH_CONFIG, no ./wafwatch.toml",
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read configuration {path} (chosen by {reason}): {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why it was chosen.
+        reason: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or a key that does not belong.
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file.
+        origin: String,
+        /// The TOML error, with line, column and the key.
+        message: String,
+    },
+    /// A section failed validation.
+    #[error(transparent)]
+    Invalid(#[from] wafwatch_transformer::ConfigError),
+}
+
+/// The whole file, as written. Unknown keys anywhere are refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WafwatchFile {
+    /// `[source]` (transformer).
+    #[serde(default)]
+    pub source: SourceSection,
+    /// `[[encode]]` (transformer).
+    #[serde(default)]
+    pub encode: Vec<EncodeSection>,
+    /// `[[rule]]` (transformer).
+    #[serde(default)]
+    pub rule: Vec<RuleSection>,
+    /// `[delivery]` (transformer).
+    #[serde(default)]
+    pub delivery: DeliverySection,
+}
+
+impl WafwatchFile {
+    /// The transformer's sections.
+    pub fn transform_sections(&self) -> TransformSections {
+        TransformSections {
+            source: self.source.clone(),
+            encode: self.encode.clone(),
+            rule: self.rule.clone(),
+            delivery: self.delivery.clone(),
+        }
+    }
+}
+
+/// A loaded configuration: the file as written and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// Where it came from.
+    pub origin: Origin,
+    /// The parsed file.
+    pub file: WafwatchFile,
+}
+
+impl Loaded {
+    /// Validates and compiles the transformer's sections, expanding `${VAR}` from the environment.
+    pub fn transform_config(&self) -> Result<TransformConfig, LoadError> {
+        self.file
+            .transform_sections()
+            .validate(Expansion::Environment)
+            .map_err(|e| LoadError::Invalid(e.with_origin(self.origin.describe())))
+    }
+}
+
+/// Chooses the configuration: `--config FILE`, then `$WAFWATCH_CONFIG`, then `./wafwatch.toml`,
+/// then the bundled default.
+pub fn locate(flag: Option<&Path>, env: Option<PathBuf>, cwd: &Path) -> Origin {
+    if let Some(p) = flag {
+        return Origin::Flag(p.to_owned());
+    }
+    if let Some(p) = env.filter(|p| !p.as_os_str().is_empty()) {
+        return Origin::Env(p);
+    }
+    let local = cwd.join(LOCAL_FILE);
+    if local.is_file() {
+        return Origin::WorkingDir(PathBuf::from(LOCAL_FILE));
+    }
+    Origin::Bundled
+}
+
+/// Parses a whole file's text.
+pub fn parse(text: &str, origin: Origin) -> Result<Loaded, LoadError> {
+    let file: WafwatchFile =
+        toml::from_str(text).map_err(|e| LoadError::Parse { origin: origin.describe(), message: e.to_string() })?;
+    Ok(Loaded { origin, file })
+}
+
+/// Loads the configuration chosen by [`locate`].
+pub fn load(flag: Option<&Path>) -> Result<Loaded, LoadError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let origin = locate(flag, std::env::var_os(CONFIG_ENV).map(PathBuf::from), &cwd);
+    let text = match &origin {
+        Origin::Flag(p) | Origin::Env(p) | Origin::WorkingDir(p) => std::fs::read_to_string(p)
+            .map_err(|source| LoadError::Read { path: p.clone(), reason: origin.reason(), source })?,
+        Origin::Bundled => BUNDLED_DEFAULT_TOML.to_owned(),
+    };
+    parse(&text, origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_order_is_flag_env_cwd_bundled() {
+        let dir = std::env::temp_dir().join(format!("wafwatch-locate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let flag = Path::new("custom.toml");
+        assert_eq!(locate(Some(flag), Some("env.toml".into()), &dir), Origin::Flag(flag.into()));
+        assert_eq!(locate(None, Some("env.toml".into()), &dir), Origin::Env("env.toml".into()));
+        assert_eq!(locate(None, Some("".into()), &dir), Origin::Bundled);
+        std::fs::write(dir.join(LOCAL_FILE), "").unwrap();
+        assert_eq!(locate(None, None, &dir), Origin::WorkingDir(LOCAL_FILE.into()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_sections_and_keys_name_the_file_and_the_key() {
+        let err = parse("[sorce]\nformat = \"json\"\n", Origin::Flag("my.toml".into())).unwrap_err().to_string();
+        assert!(err.starts_with("my.toml: "), "{err}");
+        assert!(err.contains("unknown field `sorce`"), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+        let err =
+            parse("[[encode]]\nfield = \"/a\"\ncolumns = [{ name = \"x\", valeus = [\"A\"] }]\n", Origin::Bundled)
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("unknown field `valeus`, expected one of `name`, `values`, `otherwise`"), "{err}");
+    }
+
+    #[test]
+    fn validation_errors_carry_the_origin() {
+        let loaded = parse(
+            "[[encode]]\nfield = \"/a\"\ncolumns = [{ name = \"x\", values = [] }]\n",
+            Origin::Env("e.toml".into()),
+        )
+        .unwrap();
+        let err = loaded.transform_config().unwrap_err().to_string();
+        assert_eq!(err, "e.toml: `encode[0].columns[0].values`: expected a non-empty list of values");
+    }
+
+    #[test]
+    fn the_bundled_default_and_the_preset_load_with_no_variables() {
+        let bundled = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap().transform_config().unwrap();
+        assert_eq!(bundled.column_names().count(), 10);
+        let preset =
+            parse(include_str!("../presets/aws-waf.toml"), Origin::Bundled).unwrap().transform_config().unwrap();
+        assert_eq!(
+            preset.column_names().collect::<Vec<_>>(),
+            bundled.column_names().collect::<Vec<_>>(),
+            "the preset keeps the same ten columns so detectors and dashboards work on either"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! # wafwatch
+//!
+//! The `wafwatch` command line: the whole-file configuration ([`config`]), and the commands built on
+//! the workspace's libraries. See the README for the tour; `wafwatch --help` for the commands.
+//!
+//! The libraries do the work:
+//! - `wafwatch-transformer`: the Firehose transformation (configuration model, encoder, rules,
+//!   Lambda handler);
+//! - `wafwatch-opensearch` and `wafwatch-log-simulator`: skeletons today (see their docs).
+
+pub mod check;
+pub mod config;

@@ -1,0 +1,136 @@
+//! The `wafwatch` command line.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use wafwatch_transformer::cli::{self, TransformCommand};
+use wafwatch_transformer::limits::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
+use wafwatch_transformer::{BUNDLED_DEFAULT_TOML, Transformer};
+
+/// Find attacks and outages in web-firewall logs while they happen.
+///
+/// Everything is driven by one configuration file, wafwatch.toml: --config FILE, else
+/// $WAFWATCH_CONFIG, else ./wafwatch.toml, else the bundled default (see `wafwatch config default`).
+#[derive(Debug, Parser)]
+#[command(name = "wafwatch", version, max_term_width = 100)]
+struct Cli {
+    /// The configuration file (default: $WAFWATCH_CONFIG, ./wafwatch.toml, then the bundled default).
+    #[arg(long, short, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More logging on stderr (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the whole configuration and print the columns, rules and delivery it resolves to.
+    ///
+    /// Exit status 0 when valid, 2 when not (every problem is listed with its key).
+    Check,
+    /// Produce configuration for other places.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Run the transformation here: the same code the Lambda runs.
+    #[command(subcommand)]
+    Transform(TransformCommand),
+    /// The whole pipeline on this machine (NOT BUILT YET: tracked in issue 5).
+    ///
+    /// Today this only says what exists; see the README's "Status" section.
+    Run,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the transformer's sections as compact JSON for the Lambda's WAFWATCH_TRANSFORM_CONFIG.
+    ///
+    /// Variables are expanded now, so the Lambda needs none. Fails (exit 2) when the value would
+    /// not fit Lambda's 4 KB limit for all environment variables.
+    LambdaEnv,
+    /// Print the bundled default wafwatch.toml, to start your own from.
+    Default,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli::init_cli_tracing(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check => {
+            let loaded = wafwatch::config::load(cli.config.as_deref())?;
+            let cfg = loaded.transform_config()?;
+            write_stdout(&wafwatch::check::render(&loaded, cfg.resolved()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Default) => {
+            write_stdout(BUNDLED_DEFAULT_TOML)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::LambdaEnv) => {
+            let loaded = wafwatch::config::load(cli.config.as_deref())?;
+            let json = loaded.transform_config()?.resolved().to_compact_json();
+            let size = TRANSFORM_CONFIG_ENV.len() + json.len();
+            anyhow::ensure!(
+                size <= LAMBDA_ENV_TOTAL_BYTES,
+                "{TRANSFORM_CONFIG_ENV} would be {size} bytes, over Lambda's {LAMBDA_ENV_TOTAL_BYTES}-byte limit for all variables: \
+                 shorten descriptions and patterns, or drop rules"
+            );
+            write_stdout(&format!("{json}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Transform(cmd) => {
+            let loaded = wafwatch::config::load(cli.config.as_deref())?;
+            let t = Transformer::new(loaded.transform_config()?);
+            Ok(match cmd {
+                TransformCommand::Invoke(args) => {
+                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    match rt.block_on(cli::invoke(&args, &t, std::io::stdout().lock())) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            tracing::error!("{e}");
+                            ExitCode::from(e.exit_code())
+                        }
+                    }
+                }
+                TransformCommand::Encode(args) => match cli::encode(&args, &t) {
+                    Ok(s) if s.failed == 0 => ExitCode::SUCCESS,
+                    Ok(_) => ExitCode::FAILURE,
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        ExitCode::from(e.exit_code())
+                    }
+                },
+            })
+        }
+        Command::Run => {
+            tracing::error!(
+                "`wafwatch run` is not built yet (issue 5: simulate, encode, detect with Random Cut Forest, alert, report). \
+                 What works today: `wafwatch check`, `wafwatch config lambda-env`, `wafwatch transform invoke|encode`, \
+                 and the transformer Lambda itself."
+            );
+            Ok(ExitCode::from(69))
+        }
+    }
+}
