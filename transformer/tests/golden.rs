@@ -1,0 +1,71 @@
+//! Golden tests over the real fixtures: the wire format is reviewed as snapshots.
+
+mod common;
+
+use common::*;
+use insta::assert_snapshot;
+use wafwatch_transformer::reingest::MemoryReingest;
+use wafwatch_transformer::{Outcome, handle};
+
+fn encode_all(t: &wafwatch_transformer::Transformer, ndjson: &str) -> String {
+    let mut out = Vec::new();
+    for line in ndjson.lines() {
+        t.transform(line.as_bytes(), 0, &mut out).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn real_aws_waf_logs_with_the_aws_waf_preset() {
+    assert_snapshot!(encode_all(&preset_transformer(), &fixture("waf_examples.ndjson")));
+}
+
+#[test]
+fn real_aws_waf_logs_with_the_flat_default() {
+    // The default reads top-level members, which real WAF logs do not have: the country and method
+    // are missing, so their `otherwise` columns (or none) are set. That is why the preset exists.
+    assert_snapshot!(encode_all(&default_transformer(), &fixture("waf_examples.ndjson")));
+}
+
+#[test]
+fn flat_waf_records_with_the_default() {
+    assert_snapshot!(encode_all(&default_transformer(), &fixture("flat_waf_examples.ndjson")));
+}
+
+#[test]
+fn text_lines() {
+    let t = from_toml(
+        "[source]\nformat = \"text\"\n[[rule]]\nname = \"db\"\nseverity = \"high\"\nmatch = { regex = \"connection refused\" }\n[[rule]]\nname = \"failed-login\"\nseverity = \"medium\"\nmatch = [{ field = \"/httpStatus\", values = [\"401\"] }]\n[[rule]]\nname = \"critical\"\nseverity = \"critical\"\nmatch = { field = \"/level\", values = [\"CRITICAL\"] }\n",
+    );
+    let mut out = Vec::new();
+    for line in fixture("text_lines.txt").lines() {
+        t.transform(line.as_bytes(), 1_795_262_400_000, &mut out).unwrap();
+    }
+    assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[tokio::test]
+async fn the_firehose_waf_event_with_the_preset() {
+    let event = serde_json::from_str(&fixture("firehose_waf_event.json")).unwrap();
+    let resp = handle(event, &preset_transformer(), &MemoryReingest::default()).await;
+    assert!(resp.records.iter().all(|r| r.result == Outcome::Ok));
+    let mut text = String::new();
+    for (r, doc) in resp.records.iter().zip(decoded(&resp)) {
+        text.push_str(&format!("{} {:?}\n{doc}", r.record_id.as_deref().unwrap(), r.result));
+    }
+    assert_snapshot!(text);
+}
+
+#[tokio::test]
+async fn the_cloudwatch_logs_event_bound_for_s3_joins_events() {
+    let t = from_toml(
+        "[source]\nformat = \"cloudwatch-logs\"\nmessage_format = \"text\"\n[delivery]\ndestination = \"s3\"\n",
+    );
+    let event = serde_json::from_str(&fixture("sam-cwl-processor-testEvent.json")).unwrap();
+    let resp = handle(event, &t, &MemoryReingest::default()).await;
+    let results: Vec<Outcome> = resp.records.iter().map(|r| r.result).collect();
+    assert_eq!(results, [Outcome::Dropped, Outcome::Ok, Outcome::Ok, Outcome::Ok]);
+    let docs = decoded(&resp);
+    assert_eq!(docs[0], "");
+    assert_snapshot!(docs[1..].join("--- next record ---\n"));
+}
