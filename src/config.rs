@@ -213,5 +213,8 @@ mod tests {
             bundled.column_names().collect::<Vec<_>>(),
             "the preset keeps the same ten columns so detectors and dashboards work on either"
         );
+        let text =
+            parse(include_str!("../presets/text-logs.toml"), Origin::Bundled).unwrap().transform_config().unwrap();
+        assert_eq!(text.format(), wafwatch_transformer::config::Format::Text);
     }
 }

@@ -217,6 +217,18 @@ pub fn encode(args: &EncodeArgs, t: &Transformer) -> Result<EncodeSummary, CliEr
     Ok(summary)
 }
 
+/// Sets up logging inside Lambda: JSON lines (one object per event, fields before the message) on
+/// stdout, which Lambda sends to CloudWatch Logs, unless the function's log format is explicitly
+/// `Text`. The level comes from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then INFO.
+pub fn init_lambda_tracing() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
+    let filter = tracing_subscriber::EnvFilter::try_new(if level.is_empty() { "info" } else { &level })
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let text = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("text"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(io::stdout);
+    let _ = if text { builder.without_time().try_init() } else { builder.json().try_init() };
+}
+
 /// Sets up logging for a command-line tool: human-readable, to stderr, at INFO for wafwatch's own
 /// crates and WARN for the rest; `-v` adds DEBUG, `-vv` TRACE; `RUST_LOG` overrides everything.
 pub fn init_cli_tracing(verbose: u8) {

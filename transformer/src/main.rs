@@ -48,7 +48,7 @@ fn lambda_main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    lambda_runtime::tracing::init_default_subscriber();
+    cli::init_lambda_tracing();
     let config = match lambda_config() {
         Ok(c) => c,
         Err(e) => {

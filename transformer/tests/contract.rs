@@ -1,4 +1,5 @@
 //! The Firehose contract and the value semantics, one behaviour per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 mod common;
 
@@ -159,12 +160,25 @@ fn the_timestamp_falls_back_to_arrival_and_rejects_garbage() {
 #[test]
 fn several_rules_give_all_names_and_the_highest_severity() {
     let t = default_transformer();
-    let v = doc(&t, br#"{"uri":"/login","httpStatus":403,"msg":"warning: FATAL error"}"#);
-    assert_eq!(v["rules"], json!(["failed-login", "critical", "error", "warning"]));
-    assert_eq!(v["severity"], "critical");
+    let v = doc(&t, br#"{"uri":"/login","httpStatus":403,"httpMethod":"DELETE","action":"BLOCK"}"#);
+    assert_eq!(v["rules"], json!(["failed-login", "blocked-delete"]));
+    assert_eq!(v["severity"], "high");
+    let v = doc(&t, br#"{"uri":"/wp-login.php","httpStatus":503}"#);
+    assert_eq!(v["rules"], json!(["server-error", "scanner-probe"]));
+    assert_eq!(v["severity"], "medium");
     let v = doc(&t, br#"{"uri":"/login","httpStatus":200}"#);
     assert_eq!(v["rules"], json!([]));
     assert!(v.get("severity").is_none());
+
+    let text = from_toml(TEXT_PRESET);
+    let v = doc(&text, b"2026-11-21T12:00:00Z CRITICAL db: connection refused, giving up with an error");
+    assert_eq!(v["rules"], json!(["critical", "database-error", "error"]));
+    assert_eq!(v["severity"], "critical");
+    assert_eq!(on_cols(&v, &["error_level", "warning_level", "other_level"]), ["error_level"]);
+}
+
+fn on_cols(v: &Value, names: &[&str]) -> Vec<String> {
+    names.iter().filter(|n| v[**n] == 1).map(|n| n.to_string()).collect()
 }
 
 #[test]

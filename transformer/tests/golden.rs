@@ -1,4 +1,5 @@
 //! Golden tests over the real fixtures: the wire format is reviewed as snapshots.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 
 mod common;
 
@@ -34,9 +35,7 @@ fn flat_waf_records_with_the_default() {
 
 #[test]
 fn text_lines() {
-    let t = from_toml(
-        "[source]\nformat = \"text\"\n[[rule]]\nname = \"db\"\nseverity = \"high\"\nmatch = { regex = \"connection refused\" }\n[[rule]]\nname = \"failed-login\"\nseverity = \"medium\"\nmatch = [{ field = \"/httpStatus\", values = [\"401\"] }]\n[[rule]]\nname = \"critical\"\nseverity = \"critical\"\nmatch = { field = \"/level\", values = [\"CRITICAL\"] }\n",
-    );
+    let t = from_toml(TEXT_PRESET);
     let mut out = Vec::new();
     for line in fixture("text_lines.txt").lines() {
         t.transform(line.as_bytes(), 1_795_262_400_000, &mut out).unwrap();

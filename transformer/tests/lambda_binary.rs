@@ -1,4 +1,5 @@
 //! End to end: the real `transformer` binary, started as Lambda starts it, against a loopback
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed unwrap is a failed test
 //! Runtime API.
 
 mod common;
@@ -22,7 +23,6 @@ fn spawn(rt: &FakeRuntime, extra: &[(&str, String)]) -> Child {
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .envs(rt.lambda_env())
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -84,6 +84,7 @@ async fn transforms_an_event_and_reports_a_malformed_one() {
         .find(|l| l["fields"]["message"] == "Batch transformed.")
         .unwrap_or_else(|| panic!("no JSON summary line in {logs}"));
     assert_eq!(summary["level"], "INFO");
+    assert!(summary["timestamp"].is_string(), "JSON logs by default inside Lambda: {summary}");
     assert_eq!(summary["fields"]["ok"], 4);
     assert_eq!(summary["fields"]["processing_failed"], 0);
 }

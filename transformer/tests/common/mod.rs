@@ -8,6 +8,7 @@ use wafwatch_transformer::firehose::{FirehoseEvent, FirehoseRecord, FirehoseResp
 use wafwatch_transformer::{TransformSections, Transformer, bundled_default};
 
 pub const AWS_WAF_PRESET: &str = include_str!("../../../presets/aws-waf.toml");
+pub const TEXT_PRESET: &str = include_str!("../../../presets/text-logs.toml");
 pub const STREAM_ARN: &str = "arn:aws:firehose:eu-west-1:111122223333:deliverystream/aws-waf-logs-shop";
 
 pub fn default_transformer() -> Transformer {
