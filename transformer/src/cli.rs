@@ -230,8 +230,10 @@ pub fn init_lambda_tracing() {
 }
 
 /// Sets up logging for a command-line tool: human-readable, to stderr, at INFO for wafwatch's own
-/// crates and WARN for the rest; `-v` adds DEBUG, `-vv` TRACE; `RUST_LOG` overrides everything.
+/// crates and WARN for the rest; `-v` adds DEBUG and timestamps, `-vv` TRACE; `RUST_LOG` overrides
+/// the levels. Colour only on a terminal, and never with `NO_COLOR` set.
 pub fn init_cli_tracing(verbose: u8) {
+    use std::io::IsTerminal;
     let level = match verbose {
         0 => "info",
         1 => "debug",
@@ -242,5 +244,8 @@ pub fn init_cli_tracing(verbose: u8) {
     );
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_target(false).try_init();
+    let ansi = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_target(false).with_ansi(ansi);
+    let _ = if verbose == 0 { builder.without_time().try_init() } else { builder.try_init() };
 }
