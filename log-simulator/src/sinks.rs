@@ -266,9 +266,20 @@ impl Kind {
             SinkSpec::Firehose(stream) => {
                 let conf = conf.ok_or_else(|| SinkError::Aws("no AWS configuration".into()))?;
                 let client = aws.firehose(conf);
-                client.describe_delivery_stream().delivery_stream_name(stream).send().await.map_err(|e| {
-                    SinkError::Aws(explain(&format!("Firehose delivery stream `{stream}` ({})", aws.describe()), &e))
-                })?;
+                match client.describe_delivery_stream().delivery_stream_name(stream).send().await {
+                    Ok(_) => {}
+                    // The service answered 200 with a description this SDK version cannot fully
+                    // read (some compatible servers leave out fields): the stream exists.
+                    Err(aws_sdk_firehose::error::SdkError::ResponseError(r)) if r.raw().status().is_success() => {
+                        tracing::debug!(stream = %stream, "Stream exists; its description was not fully readable.");
+                    }
+                    Err(e) => {
+                        return Err(SinkError::Aws(explain(
+                            &format!("Firehose delivery stream `{stream}` ({})", aws.describe()),
+                            &e,
+                        )));
+                    }
+                }
                 Kind::firehose(Box::new(Sender(SdkSender::new(client))), stream, RetryPolicy::default(), report)
             }
         })
