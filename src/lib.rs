@@ -6,7 +6,8 @@
 //! The libraries do the work:
 //! - `wafwatch-transformer`: the Firehose transformation (configuration model, encoder, rules,
 //!   Lambda handler);
-//! - `wafwatch-opensearch` and `wafwatch-log-simulator`: skeletons today (see their docs).
+//! - `wafwatch-log-simulator`: the traffic simulator behind `wafwatch simulate`;
+//! - `wafwatch-opensearch`: a skeleton today (see its docs).
 
 pub mod check;
 pub mod config;

@@ -39,6 +39,11 @@ enum Command {
     /// Run the transformation here: the same code the Lambda runs.
     #[command(subcommand)]
     Transform(TransformCommand),
+    /// Simulate WAF traffic with labelled attacks (the same as the log-simulator binary).
+    ///
+    /// Backfill with --from, cron one-shot with --files N, real time otherwise. See
+    /// `wafwatch simulate --help` and `wafwatch simulate scenarios`.
+    Simulate(Box<wafwatch_log_simulator::run::SimArgs>),
     /// The whole pipeline on this machine (NOT BUILT YET: tracked in issue 5).
     ///
     /// Today this only says what exists; see the README's "Status" section.
@@ -123,6 +128,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 },
             })
+        }
+        Command::Simulate(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            Ok(rt.block_on(wafwatch_log_simulator::run::main(*args)))
         }
         Command::Run => {
             tracing::error!(

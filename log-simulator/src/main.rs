@@ -15,5 +15,5 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    rt.block_on(wafwatch_log_simulator::run::main(cli))
+    rt.block_on(wafwatch_log_simulator::run::main(cli.args))
 }

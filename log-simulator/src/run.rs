@@ -21,17 +21,26 @@ use crate::sinks::{Rotation, Sink, SinkError, SinkReport, SinkSpec};
 /// sink and prints the summary). Exit status: 0 when everything was delivered, 1 when some records
 /// could not be (the summary says which), 2 for usage errors.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "log-simulator", version, max_term_width = 100, args_conflicts_with_subcommands = true)]
+#[command(name = "log-simulator", version, max_term_width = 100)]
 pub struct SimCli {
+    /// The simulator's arguments (also `wafwatch simulate`'s).
+    #[command(flatten)]
+    pub args: SimArgs,
+    /// More logging on stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// The simulator's arguments: a command, or the traffic options of the default generate mode.
+#[derive(Debug, Clone, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimArgs {
     /// What to do (default: generate traffic).
     #[command(subcommand)]
     pub command: Option<SimCommand>,
     /// Traffic options.
     #[command(flatten)]
     pub generate: GenerateArgs,
-    /// More logging on stderr (-v debug, -vv trace).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
 }
 
 /// The simulator's subcommands.
@@ -45,6 +54,8 @@ pub enum SimCommand {
 }
 
 /// Options of the generate mode.
+// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
     /// Mean requests per second.
@@ -505,7 +516,7 @@ async fn fetch_s3(client: &aws_sdk_s3::Client, rest: &str) -> Result<Vec<(String
 }
 
 /// Runs the command line: what both `log-simulator` and `wafwatch simulate` call.
-pub async fn main(cli: SimCli) -> std::process::ExitCode {
+pub async fn main(cli: SimArgs) -> std::process::ExitCode {
     use std::process::ExitCode;
     let result = match &cli.command {
         Some(SimCommand::Scenarios) => {

@@ -265,7 +265,8 @@ impl Simulation {
             second: 0,
             end_second,
             mean_diurnal,
-            carry: 0.0,
+            // Starting at one half rounds the run's total instead of truncating it.
+            carry: 0.5,
             counter: 0,
             recs: Vec::new(),
             generated: 0,

@@ -262,3 +262,26 @@ fn replay_feeds_files_back_unchanged() {
     assert_eq!(out.stdout, sim(&RUN, None).stdout);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn ctrl_c_in_real_time_flushes_every_sink_and_loses_nothing() {
+    let file = std::env::temp_dir().join(format!("wafwatch-ctrlc-{}.ndjson", std::process::id()));
+    let child = Command::new(BIN)
+        .args(["--rate", "50", "--seed", "3", "--sink", &format!("file:{}", file.display())])
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Interrupted; flushing every sink."), "{err}");
+    let generated: usize = err.split("records=").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let written = std::fs::read_to_string(&file).unwrap().lines().count();
+    assert!(generated > 0);
+    assert_eq!(written, generated, "everything generated before Ctrl-C is in the file");
+    std::fs::remove_file(&file).unwrap();
+}
