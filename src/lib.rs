@@ -7,7 +7,7 @@
 //! - `wafwatch-transformer`: the Firehose transformation (configuration model, encoder, rules,
 //!   Lambda handler);
 //! - `wafwatch-log-simulator`: the traffic simulator behind `wafwatch simulate`;
-//! - `wafwatch-opensearch`: a skeleton today (see its docs).
+//! - `wafwatch-opensearch`: the OpenSearch connection today (see its docs).
 
 pub mod check;
 pub mod config;

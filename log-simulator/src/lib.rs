@@ -16,6 +16,7 @@
 //! ```
 
 pub mod aws;
+pub mod bulk;
 pub mod model;
 pub mod run;
 pub mod scenario;

@@ -99,7 +99,7 @@ pub struct GenerateArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct OutputArgs {
     /// Where to write: stdout, file:PATH (a file, or a directory when it ends with /),
-    /// s3://BUCKET/PREFIX, firehose:STREAM. Repeatable; stdout when none is given.
+    /// s3://BUCKET/PREFIX, firehose:STREAM, opensearch:INDEX. Repeatable; stdout when none is given.
     #[arg(long = "sink", value_name = "SINK")]
     pub sinks: Vec<SinkSpec>,
     /// Files and S3 objects: start a new one after this many records (S3 default 100000).
@@ -117,9 +117,16 @@ pub struct OutputArgs {
     /// No progress bar, even on a terminal.
     #[arg(long)]
     pub no_progress: bool,
+    /// OpenSearch sink: the wafwatch.toml whose transformer sections encode the documents
+    /// (default: the bundled default, or presets/aws-waf.toml with --format aws-waf).
+    #[arg(long, value_name = "FILE")]
+    pub transform_config: Option<PathBuf>,
     /// AWS options.
     #[command(flatten)]
     pub aws: AwsArgs,
+    /// OpenSearch connection (for opensearch:INDEX sinks).
+    #[command(flatten)]
+    pub opensearch: wafwatch_opensearch::connection::ConnectionArgs,
 }
 
 /// `replay` options.
@@ -201,13 +208,38 @@ fn rotation(out: &OutputArgs, spec: &SinkSpec) -> Rotation {
     }
 }
 
-async fn open_sinks(out: &OutputArgs) -> Result<Vec<Sink>, RunError> {
+/// The transformer that encodes documents for an OpenSearch sink.
+fn transformer(out: &OutputArgs, format: OutputFormat) -> Result<wafwatch_transformer::Transformer, RunError> {
+    use wafwatch_transformer::expand::Expansion;
+    use wafwatch_transformer::{AWS_WAF_PRESET_TOML, BUNDLED_DEFAULT_TOML, TransformSections, Transformer};
+    let (origin, text) = match &out.transform_config {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read_to_string(p)
+                .map_err(|e| RunError::Usage(format!("reading --transform-config {}: {e}", p.display())))?,
+        ),
+        None if format == OutputFormat::AwsWaf => ("presets/aws-waf.toml".to_owned(), AWS_WAF_PRESET_TOML.to_owned()),
+        None => ("bundled wafwatch.toml".to_owned(), BUNDLED_DEFAULT_TOML.to_owned()),
+    };
+    let cfg = TransformSections::from_whole_toml(&text)
+        .and_then(|s| s.validate(Expansion::Environment))
+        .map_err(|e| RunError::Usage(e.with_origin(origin).to_string()))?;
+    Ok(Transformer::new(cfg))
+}
+
+async fn open_sinks(out: &OutputArgs, format: OutputFormat) -> Result<Vec<Sink>, RunError> {
     let specs = if out.sinks.is_empty() { vec![SinkSpec::Stdout] } else { out.sinks.clone() };
-    let needs_aws = specs.iter().any(|s| matches!(s, SinkSpec::S3 { .. } | SinkSpec::Firehose(_)));
+    let needs_aws = specs.iter().any(|s| matches!(s, SinkSpec::S3 { .. } | SinkSpec::Firehose(_)))
+        || (out.opensearch.sigv4.is_some() && specs.iter().any(|s| matches!(s, SinkSpec::OpenSearch(_))));
     let conf = if needs_aws { Some(out.aws.sdk_config().await) } else { None };
     let mut sinks = Vec::with_capacity(specs.len());
     for spec in &specs {
-        sinks.push(Sink::open(spec, rotation(out, spec), &out.aws, conf.as_ref()).await?);
+        sinks.push(match spec {
+            SinkSpec::OpenSearch(index) => {
+                Sink::opensearch(index, &out.opensearch, conf.as_ref(), transformer(out, format)?).await?
+            }
+            _ => Sink::open(spec, rotation(out, spec), &out.aws, conf.as_ref()).await?,
+        });
     }
     Ok(sinks)
 }
@@ -304,7 +336,7 @@ pub async fn generate(args: &GenerateArgs) -> Result<Outcome, RunError> {
         scenarios: args.scenarios.clone(),
         anomaly_rate: args.anomaly_rate,
     });
-    let mut sinks = open_sinks(&args.output).await?;
+    let mut sinks = open_sinks(&args.output, args.format).await?;
     let mut outcome = Outcome::default();
     let mut batch = Batch::default();
     let pb = progress(duration_ms.map(|d| (d as u64).div_ceil(1000)), args.output.no_progress);
@@ -450,7 +482,7 @@ fn leading_timestamp(record: &[u8]) -> Option<i64> {
 
 /// Runs `replay`.
 pub async fn replay(args: &ReplayArgs) -> Result<Outcome, RunError> {
-    let mut sinks = open_sinks(&args.output).await?;
+    let mut sinks = open_sinks(&args.output, OutputFormat::Flat).await?;
     let mut outcome = Outcome::default();
     let needs_s3 = args.inputs.iter().any(|i| i.starts_with("s3://"));
     let s3 = if needs_s3 {

@@ -31,6 +31,8 @@ pub enum SinkSpec {
     },
     /// `firehose:STREAM`.
     Firehose(String),
+    /// `opensearch:INDEX`: `_bulk` into an index (or alias) of a cluster without Firehose.
+    OpenSearch(String),
 }
 
 impl FromStr for SinkSpec {
@@ -48,8 +50,12 @@ impl FromStr for SinkSpec {
             Ok(SinkSpec::S3 { bucket: bucket.to_owned(), prefix: prefix.trim_matches('/').to_owned() })
         } else if let Some(stream) = s.strip_prefix("firehose:").filter(|p| !p.is_empty()) {
             Ok(SinkSpec::Firehose(stream.to_owned()))
+        } else if let Some(index) = s.strip_prefix("opensearch:").filter(|p| !p.is_empty()) {
+            Ok(SinkSpec::OpenSearch(index.to_owned()))
         } else {
-            Err(format!("`{s}` is not a sink: use stdout, file:PATH, s3://BUCKET/PREFIX or firehose:STREAM"))
+            Err(format!(
+                "`{s}` is not a sink: use stdout, file:PATH, s3://BUCKET/PREFIX, firehose:STREAM or opensearch:INDEX"
+            ))
         }
     }
 }
@@ -177,6 +183,8 @@ enum Kind {
         /// Report.
         report: SinkReport,
     },
+    /// OpenSearch `_bulk`.
+    OpenSearch(Box<crate::bulk::BulkSink>),
 }
 
 /// PutRecordBatch, object-safe (so a test can stand in for AWS).
@@ -231,6 +239,7 @@ impl Kind {
             SinkSpec::File(p) => format!("file:{}", p.display()),
             SinkSpec::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
             SinkSpec::Firehose(s) => format!("firehose:{s}"),
+            SinkSpec::OpenSearch(i) => format!("opensearch:{i}"),
         };
         let report = SinkReport { name, ..SinkReport::default() };
         Ok(match spec {
@@ -282,6 +291,9 @@ impl Kind {
                 }
                 Kind::firehose(Box::new(Sender(SdkSender::new(client))), stream, RetryPolicy::default(), report)
             }
+            SinkSpec::OpenSearch(_) => {
+                return Err(SinkError::Aws("an OpenSearch sink is opened with Sink::opensearch".into()));
+            }
         })
     }
 
@@ -299,6 +311,7 @@ impl Kind {
         match self {
             Kind::Stdout(_, r) => r,
             Kind::File { report, .. } | Kind::S3 { report, .. } | Kind::Firehose { report, .. } => report,
+            Kind::OpenSearch(b) => b.report(),
         }
     }
 
@@ -341,6 +354,7 @@ impl Kind {
                 }
                 Ok(())
             }
+            Kind::OpenSearch(b) => b.write(batch).await,
             Kind::Firehose { pending, .. } => {
                 pending.extend(batch.lines().map(<[u8]>::to_vec));
                 let sizes: Vec<usize> = pending.iter().map(Vec::len).collect();
@@ -434,6 +448,7 @@ impl Kind {
                 Ok(())
             }
             Kind::Stdout(out, _) => out.flush().map_err(|e| stdout_error(&e)),
+            Kind::OpenSearch(b) => b.flush().await,
         }
     }
 
@@ -454,6 +469,18 @@ impl Sink {
         conf: Option<&aws_config::SdkConfig>,
     ) -> Result<Sink, SinkError> {
         Kind::open(spec, rotation, aws, conf).await.map(Sink)
+    }
+
+    /// An OpenSearch `_bulk` sink.
+    pub async fn opensearch(
+        index: &str,
+        connection: &wafwatch_opensearch::connection::ConnectionArgs,
+        conf: Option<&aws_config::SdkConfig>,
+        transformer: wafwatch_transformer::Transformer,
+    ) -> Result<Sink, SinkError> {
+        crate::bulk::BulkSink::open(index, connection, conf, transformer)
+            .await
+            .map(|b| Sink(Kind::OpenSearch(Box::new(b))))
     }
 
     /// A Firehose sink over any sender (tests use a loopback stand-in for AWS).

@@ -1,10 +1,13 @@
-//! # wafwatch-opensearch (skeleton)
+//! # wafwatch-opensearch
 //!
-//! **Nothing is implemented here yet.** This crate will own the index, detector, monitor and
-//! channel sections of `wafwatch.toml`; build the index template, ISM policy, anomaly detectors,
-//! alerting monitors, notification channels and dashboards from them; plan and apply them against a
-//! cluster; and evaluate the same detectors and monitors offline with Random Cut Forest (issues 4
-//! and 5).
+//! What exists today: [`connection`], the OpenSearch connection (URL, basic auth with the password
+//! from the environment or a file, SigV4 for Amazon OpenSearch Service and Serverless, TLS
+//! verification on by default) that every part of wafwatch uses, starting with the simulator's
+//! `_bulk` sink.
 //!
-//! It exists now so that the workspace has its final shape and dependency direction:
-//! `transformer` ← `opensearch` ← `log-simulator` ← `wafwatch`.
+//! **Not built yet** (issues 4 and 5): the index, detector, monitor and channel sections of
+//! `wafwatch.toml`; the index template, ISM policy, anomaly detectors, alerting monitors,
+//! notification channels and dashboards built from them; plan and apply against a cluster; and the
+//! local engine that evaluates the same detectors and monitors offline with Random Cut Forest.
+
+pub mod connection;

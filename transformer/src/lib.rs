@@ -46,6 +46,9 @@ pub use record::{Disposition, RecordError, Transformer};
 /// The bundled default `wafwatch.toml`, compiled into every binary.
 pub const BUNDLED_DEFAULT_TOML: &str = include_str!("../../wafwatch.toml");
 
+/// `presets/aws-waf.toml`: the same columns read from the real AWS WAF log shape.
+pub const AWS_WAF_PRESET_TOML: &str = include_str!("../../presets/aws-waf.toml");
+
 /// The bundled default configuration's transformer sections, validated.
 pub fn bundled_default() -> Result<TransformConfig, ConfigError> {
     TransformSections::from_whole_toml(BUNDLED_DEFAULT_TOML)
