@@ -50,7 +50,7 @@ pub enum SimCommand {
     Scenarios,
     /// Feed existing files (local or s3://, .gz or not) into the sinks: raw logs, and the objects
     /// Firehose writes for records it could not process or deliver (their base64 rawData is decoded).
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
 }
 
 /// Options of the generate mode.

@@ -27,6 +27,8 @@ pub enum SigV4Service {
 }
 
 /// How to reach OpenSearch.
+// The field docs are --help text, where URLs read best bare.
+#[allow(rustdoc::bare_urls)]
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ConnectionArgs {
     /// OpenSearch URL, such as https://search-x.eu-west-1.es.amazonaws.com or https://localhost:9200.
