@@ -285,3 +285,23 @@ fn ctrl_c_in_real_time_flushes_every_sink_and_loses_nothing() {
     assert_eq!(written, generated, "everything generated before Ctrl-C is in the file");
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .args(["--from", "2026-01-01T00:00Z", "--duration", "24h", "--rate", "100", "--seed", "1"])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here: the pipe closes, as with `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.starts_with("{\"timestamp\":"));
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(!err.contains("ERROR") && !err.contains("panicked"), "{err}");
+}
