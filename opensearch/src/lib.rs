@@ -11,3 +11,5 @@
 //! local engine that evaluates the same detectors and monitors offline with Random Cut Forest.
 
 pub mod connection;
+pub mod detection;
+pub mod engine;

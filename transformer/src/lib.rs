@@ -41,7 +41,7 @@ mod values;
 pub use config::{ConfigError, TransformConfig, TransformSections};
 pub use extract::Value;
 pub use firehose::{FirehoseEvent, FirehoseResponse, Outcome, handle};
-pub use record::{Disposition, RecordError, Transformer};
+pub use record::{Disposition, Facts, RecordError, Transformer};
 
 /// The bundled default `wafwatch.toml`, compiled into every binary.
 pub const BUNDLED_DEFAULT_TOML: &str = include_str!("../../wafwatch.toml");

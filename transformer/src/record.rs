@@ -93,6 +93,20 @@ pub enum RecordError {
     },
 }
 
+/// What the transformer decided for one document: what the local engine aggregates, without
+/// parsing the JSON it has just written. Filled by [`Transformer::transform_with_facts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// `@timestamp`, epoch milliseconds.
+    pub timestamp_ms: i64,
+    /// Each column's value, in [`TransformConfig::column_names`] order.
+    pub columns: Vec<bool>,
+    /// The highest severity of the matched rules.
+    pub severity: Option<crate::config::Severity>,
+    /// The matched rules, by their index in the configuration.
+    pub rules: Vec<usize>,
+}
+
 /// The transformer: a validated configuration plus what it compiles to.
 #[derive(Debug, Clone)]
 pub struct Transformer {
@@ -130,6 +144,27 @@ impl Transformer {
     /// assert_eq!(doc["@timestamp"], "2026-11-21T11:58:03.412Z");
     /// ```
     pub fn transform(&self, data: &[u8], arrival_ms: i64, out: &mut Vec<u8>) -> Result<Disposition, RecordError> {
+        self.transform_inner(data, arrival_ms, out, None)
+    }
+
+    /// [`Transformer::transform`], also reporting the facts of the (last) document written.
+    pub fn transform_with_facts(
+        &self,
+        data: &[u8],
+        arrival_ms: i64,
+        out: &mut Vec<u8>,
+        facts: &mut Facts,
+    ) -> Result<Disposition, RecordError> {
+        self.transform_inner(data, arrival_ms, out, Some(facts))
+    }
+
+    fn transform_inner(
+        &self,
+        data: &[u8],
+        arrival_ms: i64,
+        out: &mut Vec<u8>,
+        mut facts: Option<&mut Facts>,
+    ) -> Result<Disposition, RecordError> {
         if data.len() > MAX_RECORD_BYTES {
             return Err(RecordError::TooLarge(data.len()));
         }
@@ -137,13 +172,13 @@ impl Transformer {
         let result = match self.cfg.format {
             Format::Json => {
                 let text = as_text(data)?;
-                self.encode_json(text, text, arrival_ms, out)
+                self.encode_json(text, text, arrival_ms, out, facts.as_deref_mut())
             }
             Format::Text => {
                 let text = as_text(data)?;
-                self.encode_text(text, arrival_ms, out)
+                self.encode_text(text, arrival_ms, out, facts.as_deref_mut())
             }
-            Format::CloudwatchLogs => self.encode_cloudwatch(data, out),
+            Format::CloudwatchLogs => self.encode_cloudwatch(data, out, facts),
         };
         if !matches!(result, Ok(Disposition::Deliver { .. })) {
             out.truncate(start);
@@ -158,6 +193,7 @@ impl Transformer {
         line: &str,
         fallback_ms: i64,
         out: &mut Vec<u8>,
+        facts: Option<&mut Facts>,
     ) -> Result<Disposition, RecordError> {
         let body = text.trim_matches(|c: char| c.is_ascii_whitespace());
         if body.is_empty() {
@@ -202,9 +238,9 @@ impl Transformer {
                 on[col] = true;
             }
         }
-        for (col, is_on) in self.cfg.columns.iter().zip(on) {
+        for (col, is_on) in self.cfg.columns.iter().zip(&on) {
             member(out, &col.prefix);
-            out.push(if is_on { b'1' } else { b'0' });
+            out.push(if *is_on { b'1' } else { b'0' });
         }
 
         member(out, b",\"@timestamp\":\"");
@@ -214,10 +250,13 @@ impl Transformer {
         }
         out.push(b'"');
 
+        let mut severity = None;
+        let mut matched = Vec::new();
         if !self.cfg.rules.is_empty() {
             member(out, b",\"rules\":[");
             let mut first = true;
-            let severity = self.cfg.rules.evaluate(line, &values, |name: &str| {
+            severity = self.cfg.rules.evaluate(line, &values, |index: usize, name: &str| {
+                matched.push(index);
                 if !first {
                     out.push(b',');
                 }
@@ -234,6 +273,12 @@ impl Transformer {
             }
         }
         out.extend_from_slice(b"}\n");
+        if let Some(f) = facts {
+            f.timestamp_ms = millis;
+            f.columns = on;
+            f.severity = severity;
+            f.rules = matched;
+        }
 
         let partition_keys = self.cfg.has_partition_keys().then(|| {
             self.cfg
@@ -249,16 +294,27 @@ impl Transformer {
         RecordError::BadTimestamp { pointer: self.cfg.resolved.source.timestamp.clone(), found }
     }
 
-    fn encode_text(&self, line: &str, fallback_ms: i64, out: &mut Vec<u8>) -> Result<Disposition, RecordError> {
+    fn encode_text(
+        &self,
+        line: &str,
+        fallback_ms: i64,
+        out: &mut Vec<u8>,
+        facts: Option<&mut Facts>,
+    ) -> Result<Disposition, RecordError> {
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             return Err(RecordError::Empty);
         }
         let doc = text::document(line);
-        self.encode_json(&doc, line, fallback_ms, out)
+        self.encode_json(&doc, line, fallback_ms, out, facts)
     }
 
-    fn encode_cloudwatch(&self, data: &[u8], out: &mut Vec<u8>) -> Result<Disposition, RecordError> {
+    fn encode_cloudwatch(
+        &self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        mut facts: Option<&mut Facts>,
+    ) -> Result<Disposition, RecordError> {
         let trimmed = data.trim_ascii();
         if trimmed.is_empty() {
             return Err(RecordError::Empty);
@@ -278,7 +334,7 @@ impl Transformer {
         }
         match log.log_events.len() {
             0 => Ok(Disposition::Drop("CloudWatch Logs message with no log events")),
-            1 => self.encode_event(&log.log_events[0], out),
+            1 => self.encode_event(&log.log_events[0], out, facts),
             _ if self.cfg.destination == Destination::Opensearch => {
                 let mut parts = Vec::with_capacity(log.log_events.len());
                 for ev in &log.log_events {
@@ -290,7 +346,7 @@ impl Transformer {
             _ => {
                 let mut keys = None;
                 for ev in &log.log_events {
-                    if let Disposition::Deliver { partition_keys } = self.encode_event(ev, out)? {
+                    if let Disposition::Deliver { partition_keys } = self.encode_event(ev, out, facts.as_deref_mut())? {
                         keys = keys.or(partition_keys);
                     }
                 }
@@ -299,11 +355,16 @@ impl Transformer {
         }
     }
 
-    fn encode_event(&self, ev: &LogEvent, out: &mut Vec<u8>) -> Result<Disposition, RecordError> {
+    fn encode_event(
+        &self,
+        ev: &LogEvent,
+        out: &mut Vec<u8>,
+        facts: Option<&mut Facts>,
+    ) -> Result<Disposition, RecordError> {
         let wrap = |e: RecordError| RecordError::Event { id: ev.id.clone(), source: Box::new(e) };
         match self.cfg.message_format {
-            MessageFormat::Json => self.encode_json(&ev.message, &ev.message, ev.timestamp, out),
-            MessageFormat::Text => self.encode_text(&ev.message, ev.timestamp, out),
+            MessageFormat::Json => self.encode_json(&ev.message, &ev.message, ev.timestamp, out, facts),
+            MessageFormat::Text => self.encode_text(&ev.message, ev.timestamp, out, facts),
         }
         .map_err(wrap)
     }

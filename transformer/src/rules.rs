@@ -119,7 +119,7 @@ impl RuleEngine {
         &self,
         line: &str,
         values: &[Value<'_>],
-        mut on_match: impl FnMut(&str),
+        mut on_match: impl FnMut(usize, &str),
     ) -> Option<Severity> {
         if self.rules.is_empty() {
             return None;
@@ -138,7 +138,7 @@ impl RuleEngine {
             }
         }
         let mut top = None;
-        for rule in &self.rules {
+        for (index, rule) in self.rules.iter().enumerate() {
             let all = rule.checks.iter().all(|c| match c {
                 Check::Regex { set, pattern } => hits.as_ref().is_some_and(|h| h[self.offsets[*set] + *pattern]),
                 Check::Values { slot, values: set } => {
@@ -146,7 +146,7 @@ impl RuleEngine {
                 }
             });
             if all {
-                on_match(&rule.name);
+                on_match(index, &rule.name);
                 top = top.max(Some(rule.severity));
             }
         }
