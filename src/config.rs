@@ -93,6 +93,12 @@ pub struct WafwatchFile {
     /// `[delivery]` (transformer).
     #[serde(default)]
     pub delivery: DeliverySection,
+    /// `[[detector]]` (opensearch).
+    #[serde(default)]
+    pub detector: Vec<wafwatch_opensearch::detection::DetectorSection>,
+    /// `[[monitor]]` (opensearch).
+    #[serde(default)]
+    pub monitor: Vec<wafwatch_opensearch::detection::MonitorSection>,
 }
 
 impl WafwatchFile {
@@ -117,6 +123,18 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Validates the detectors and monitors, checking what crosses sections: each feature's column
+    /// must be one the transformer writes, each monitor's detector must exist.
+    pub fn detection(
+        &self,
+        transform: &TransformConfig,
+    ) -> Result<wafwatch_opensearch::detection::Detection, LoadError> {
+        let columns: Vec<&str> = transform.column_names().collect();
+        let rules: Vec<&str> = transform.resolved().rule.iter().map(|r| r.name.as_str()).collect();
+        wafwatch_opensearch::detection::validate(&self.file.detector, &self.file.monitor, &columns, &rules)
+            .map_err(|e| LoadError::Invalid(e.with_origin(self.origin.describe())))
+    }
+
     /// Validates and compiles the transformer's sections, expanding `${VAR}` from the environment.
     pub fn transform_config(&self) -> Result<TransformConfig, LoadError> {
         self.file
@@ -192,6 +210,17 @@ mod tests {
     }
 
     #[test]
+    fn a_detector_on_a_column_that_does_not_exist_is_refused() {
+        let text = format!(
+            "{}\n[[detector]]\nname = \"x\"\nfeatures = [{{ name = \"f\", column = \"B_actoin\", aggregation = \"sum\" }}]\n",
+            BUNDLED_DEFAULT_TOML
+        );
+        let loaded = parse(&text, Origin::Flag("w.toml".into())).unwrap();
+        let err = loaded.detection(&loaded.transform_config().unwrap()).unwrap_err().to_string();
+        assert!(err.starts_with("w.toml: `detector[5].features[0].column`: `B_actoin` is not a column"), "{err}");
+    }
+
+    #[test]
     fn validation_errors_carry_the_origin() {
         let loaded = parse(
             "[[encode]]\nfield = \"/a\"\ncolumns = [{ name = \"x\", values = [] }]\n",
@@ -204,7 +233,11 @@ mod tests {
 
     #[test]
     fn the_bundled_default_and_the_preset_load_with_no_variables() {
-        let bundled = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap().transform_config().unwrap();
+        let loaded = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap();
+        let bundled = loaded.transform_config().unwrap();
+        let detection = loaded.detection(&bundled).unwrap();
+        assert_eq!(detection.detectors.len(), 5);
+        assert_eq!(detection.monitors.len(), 8);
         assert_eq!(bundled.column_names().count(), 10);
         let preset =
             parse(include_str!("../presets/aws-waf.toml"), Origin::Bundled).unwrap().transform_config().unwrap();

@@ -11,3 +11,5 @@
 
 pub mod check;
 pub mod config;
+pub mod report;
+pub mod run;

@@ -44,10 +44,12 @@ enum Command {
     /// Backfill with --from, cron one-shot with --files N, real time otherwise. See
     /// `wafwatch simulate --help` and `wafwatch simulate scenarios`.
     Simulate(Box<wafwatch_log_simulator::run::SimArgs>),
-    /// The whole pipeline on this machine (NOT BUILT YET: tracked in issue 5).
+    /// The whole pipeline on this machine, scored against ground truth: simulate, encode with the
+    /// transformer, detect with Random Cut Forest, alert, report.
     ///
-    /// Today this only says what exists; see the README's "Status" section.
-    Run,
+    /// Writes report.html, results.ndjson and alerts.ndjson to --out. Exit status 0 when the run
+    /// completes (see the summary for what was detected), 2 for bad options or configuration.
+    Run(Box<wafwatch::run::RunArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,13 +135,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             Ok(rt.block_on(wafwatch_log_simulator::run::main(*args)))
         }
-        Command::Run => {
-            tracing::error!(
-                "`wafwatch run` is not built yet (issue 5: simulate, encode, detect with Random Cut Forest, alert, report). \
-                 What works today: `wafwatch check`, `wafwatch config lambda-env`, `wafwatch transform invoke|encode`, \
-                 and the transformer Lambda itself."
-            );
-            Ok(ExitCode::from(69))
+        Command::Run(args) => {
+            let loaded = wafwatch::config::load(cli.config.as_deref())?;
+            let transform = loaded.transform_config()?;
+            let detection = loaded.detection(&transform)?;
+            let transformer = Transformer::new(transform);
+            match wafwatch::run::run(&args, &transformer, &detection) {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(wafwatch::run::RunError::Usage(e)) => {
+                    tracing::error!("{e}");
+                    Ok(ExitCode::from(2))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }

@@ -162,10 +162,3 @@ fn transform_encode_counts_bad_lines_and_keeps_going() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout).lines().count(), 4);
 }
-
-#[test]
-fn run_says_plainly_that_it_is_not_built_yet() {
-    let out = wafwatch(&["run"], b"");
-    assert_eq!(out.status.code(), Some(69));
-    assert!(text(&out.stderr).contains("not built yet"));
-}

@@ -80,14 +80,29 @@ pub struct DetectorSection {
     pub shingle_size: usize,
 }
 
-/// `[[monitor]]`: alerts when its detector's results cross the thresholds.
+fn default_window() -> String {
+    "5m".into()
+}
+
+/// `[[monitor]]`: alerts when its detector's results cross the thresholds (`detector = ...`), or
+/// when at least `threshold` documents tagged with a rule arrive within `window` (`rule = ...`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSection {
     /// Name, at most 100 characters.
     pub name: String,
-    /// The detector it watches.
-    pub detector: String,
+    /// The detector it watches (anomaly monitor).
+    #[serde(default)]
+    pub detector: Option<String>,
+    /// The rule whose tagged documents it counts (threshold monitor).
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Threshold monitor: alert at this many tagged documents within `window`.
+    #[serde(default)]
+    pub threshold: Option<u64>,
+    /// Threshold monitor: the sliding window, whole minutes. Default 5m.
+    #[serde(default = "default_window")]
+    pub window: String,
     /// Minimum anomaly grade, 0 to 1. Default 0.7.
     #[serde(default = "default_grade")]
     pub min_grade: f64,
@@ -114,17 +129,38 @@ pub struct Detector {
     pub shingle_size: usize,
 }
 
+/// What a monitor watches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorKind {
+    /// An anomaly detector's results.
+    Anomaly {
+        /// Index into the detectors.
+        detector: usize,
+        /// Grade threshold.
+        min_grade: f64,
+        /// Confidence threshold.
+        min_confidence: f64,
+    },
+    /// Documents tagged with a rule.
+    Rule {
+        /// Index into the transformer's rules.
+        rule: usize,
+        /// The rule's name.
+        rule_name: String,
+        /// Alert at this many within the window.
+        threshold: u64,
+        /// Sliding window.
+        window: Duration,
+    },
+}
+
 /// A validated monitor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Monitor {
     /// Name.
     pub name: String,
-    /// Index into the detectors.
-    pub detector: usize,
-    /// Grade threshold.
-    pub min_grade: f64,
-    /// Confidence threshold.
-    pub min_confidence: f64,
+    /// What it watches.
+    pub kind: MonitorKind,
     /// Throttle.
     pub throttle: Duration,
 }
@@ -158,11 +194,12 @@ fn push(problems: &mut Vec<ConfigProblem>, key: String, problem: String) {
     problems.push(ConfigProblem { key, problem });
 }
 
-/// Validates the detectors and monitors against the transformer's columns.
+/// Validates the detectors and monitors against the transformer's columns and rules.
 pub fn validate(
     detectors: &[DetectorSection],
     monitors: &[MonitorSection],
     columns: &[&str],
+    rules: &[&str],
 ) -> Result<Detection, ConfigError> {
     let mut problems = Vec::new();
     let mut out = Detection::default();
@@ -254,25 +291,53 @@ pub fn validate(
                 Duration::ZERO
             }
         };
-        let detector = detectors.iter().position(|d| d.name == m.detector);
-        if detector.is_none() {
-            let known: Vec<&str> = detectors.iter().map(|d| d.name.as_str()).collect();
-            local.push((
-                format!("{base}.detector"),
-                format!("no detector named `{}` (they are: {})", m.detector, known.join(", ")),
-            ));
-        }
+        let kind = match (&m.detector, &m.rule) {
+            (Some(name), None) => match detectors.iter().position(|d| d.name == *name) {
+                Some(detector) => {
+                    Some(MonitorKind::Anomaly { detector, min_grade: m.min_grade, min_confidence: m.min_confidence })
+                }
+                None => {
+                    let known: Vec<&str> = detectors.iter().map(|d| d.name.as_str()).collect();
+                    local.push((
+                        format!("{base}.detector"),
+                        format!("no detector named `{name}` (they are: {})", known.join(", ")),
+                    ));
+                    None
+                }
+            },
+            (None, Some(name)) => {
+                let window = minutes(&m.window, &format!("{base}.window"), false, &mut problems);
+                match (rules.iter().position(|r| r == name), m.threshold) {
+                    (Some(rule), Some(threshold)) if threshold > 0 => {
+                        Some(MonitorKind::Rule { rule, rule_name: name.clone(), threshold, window })
+                    }
+                    (Some(_), _) => {
+                        local.push((
+                            format!("{base}.threshold"),
+                            "a rule monitor needs `threshold`, a count of at least 1".into(),
+                        ));
+                        None
+                    }
+                    (None, _) => {
+                        local.push((
+                            format!("{base}.rule"),
+                            format!("no [[rule]] named `{name}` (they are: {})", rules.join(", ")),
+                        ));
+                        None
+                    }
+                }
+            }
+            _ => {
+                local
+                    .push((base.clone(), "a monitor watches either a `detector` or a `rule`: give exactly one".into()));
+                None
+            }
+        };
         for (key, problem) in local {
             problems.push(ConfigProblem { key, problem });
         }
-        if let Some(detector) = detector {
-            out.monitors.push(Monitor {
-                name: m.name.clone(),
-                detector,
-                min_grade: m.min_grade,
-                min_confidence: m.min_confidence,
-                throttle,
-            });
+        if let Some(kind) = kind {
+            out.monitors.push(Monitor { name: m.name.clone(), kind, throttle });
         }
     }
     if problems.is_empty() { Ok(out) } else { Err(ConfigError { origin: None, problems }) }
@@ -292,7 +357,7 @@ mod tests {
 
     fn check(text: &str) -> Result<Detection, Vec<String>> {
         let s: Sections = toml::from_str(text).unwrap();
-        validate(&s.detector, &s.monitor, &["B_action", "K_action"])
+        validate(&s.detector, &s.monitor, &["B_action", "K_action"], &["failed-login"])
             .map_err(|e| e.problems.iter().map(ToString::to_string).collect())
     }
 
@@ -304,7 +369,7 @@ mod tests {
         .unwrap();
         assert_eq!(d.detectors[0].features, vec![("b".to_owned(), 0, Aggregation::Avg)]);
         assert_eq!(d.detectors[0].interval, Duration::from_secs(300));
-        assert_eq!(d.monitors[0].detector, 0);
+        assert!(matches!(d.monitors[0].kind, MonitorKind::Anomaly { detector: 0, .. }));
         assert_eq!(d.monitors[0].throttle, Duration::from_secs(600));
     }
 
@@ -322,6 +387,18 @@ mod tests {
             "`detector[0].shingle_size`: expected 1 to 128, got 0",
             "`monitor[0].min_grade`: expected a number from 0 to 1, got 1.5",
             "`monitor[0].detector`: no detector named `other`",
+        ] {
+            assert!(joined.contains(needle), "missing {needle} in\n{joined}");
+        }
+        let joined = check(
+            "[[monitor]]\nname = \"a\"\nrule = \"nope\"\nthreshold = 3\n[[monitor]]\nname = \"b\"\nrule = \"failed-login\"\n[[monitor]]\nname = \"c\"\n",
+        )
+        .unwrap_err()
+        .join("\n");
+        for needle in [
+            "`monitor[0].rule`: no [[rule]] named `nope` (they are: failed-login)",
+            "`monitor[1].threshold`: a rule monitor needs `threshold`",
+            "`monitor[2]`: a monitor watches either a `detector` or a `rule`",
         ] {
             assert!(joined.contains(needle), "missing {needle} in\n{joined}");
         }

@@ -17,7 +17,7 @@ use rcflib::trcf::basictrcf::{BasicTRCF, BasicTRCFBuilder};
 use serde::Serialize;
 use wafwatch_transformer::Facts;
 
-use crate::detection::{Aggregation, Detection, Detector, Monitor};
+use crate::detection::{Aggregation, Detection, Detector, Monitor, MonitorKind};
 
 /// Trees per forest, as OpenSearch AD uses.
 pub const TREES: usize = 30;
@@ -125,7 +125,13 @@ struct MonitorState {
     mon: Monitor,
     active: bool,
     last_notified: Option<i64>,
+    /// Rule monitors: tagged documents per minute.
+    minutes: BTreeMap<i64, u64>,
+    /// Rule monitors: the next minute to evaluate.
+    next_minute: Option<i64>,
 }
+
+const MINUTE: i64 = 60_000;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -160,13 +166,28 @@ impl Engine {
         let monitors = detection
             .monitors
             .iter()
-            .map(|m| MonitorState { mon: m.clone(), active: false, last_notified: None })
+            .map(|m| MonitorState {
+                mon: m.clone(),
+                active: false,
+                last_notified: None,
+                minutes: BTreeMap::new(),
+                next_minute: None,
+            })
             .collect();
         Ok(Engine { detectors, monitors })
     }
 
     /// Adds one document.
     pub fn observe(&mut self, facts: &Facts) {
+        let minute = facts.timestamp_ms - facts.timestamp_ms.rem_euclid(MINUTE);
+        for m in &mut self.monitors {
+            if let MonitorKind::Rule { rule, .. } = m.mon.kind {
+                m.next_minute.get_or_insert(minute);
+                if facts.rules.contains(&rule) {
+                    *m.minutes.entry(minute).or_default() += 1;
+                }
+            }
+        }
         for d in &mut self.detectors {
             let interval = d.det.interval.as_millis() as i64;
             let start = facts.timestamp_ms - facts.timestamp_ms.rem_euclid(interval);
@@ -210,13 +231,54 @@ impl Engine {
                 }
                 let Some((_, acc)) = d.buckets.pop_first() else { break };
                 let result = Self::score(d, start, interval, delay, &acc);
-                for m in self.monitors.iter_mut().filter(|m| m.mon.detector == di) {
+                for m in self
+                    .monitors
+                    .iter_mut()
+                    .filter(|m| matches!(m.mon.kind, MonitorKind::Anomaly { detector, .. } if detector == di))
+                {
                     Self::monitor(m, &self.detectors[di].det, &result, &mut events);
                 }
                 events.push(Event::Result(result));
             }
         }
+        for m in &mut self.monitors {
+            Self::count_rule(m, now_ms, &mut events);
+        }
         events
+    }
+
+    /// Threshold monitors: evaluate each completed minute over the sliding window.
+    fn count_rule(m: &mut MonitorState, now_ms: Option<i64>, events: &mut Vec<Event>) {
+        let MonitorKind::Rule { threshold, window, ref rule_name, .. } = m.mon.kind else { return };
+        let rule_name = rule_name.clone();
+        let window = (window.as_millis() as i64).max(MINUTE);
+        let last = m.minutes.last_key_value().map(|(k, _)| *k);
+        while let Some(minute) = m.next_minute {
+            let due = match now_ms {
+                Some(now) => minute + MINUTE <= now,
+                None => last.is_some_and(|l| minute <= l),
+            };
+            if !due {
+                break;
+            }
+            let count: u64 = m.minutes.range(minute + MINUTE - window..=minute).map(|(_, c)| c).sum();
+            let r = AdResult {
+                detector_id: format!("rule:{rule_name}"),
+                data_start_time: minute,
+                data_end_time: minute + MINUTE,
+                execution_end_time: minute + MINUTE,
+                feature_data: vec![FeatureData { feature_name: rule_name.clone(), data: count as f64 }],
+                anomaly_score: count as f64,
+                anomaly_grade: if count >= threshold { 1.0 } else { 0.0 },
+                confidence: 1.0,
+                threshold: threshold as f64,
+                relevant_attribution: Vec::new(),
+            };
+            let name = r.detector_id.clone();
+            Self::fire(m, &name, &r, events);
+            m.minutes.retain(|k, _| *k > minute - window);
+            m.next_minute = Some(minute + MINUTE);
+        }
     }
 
     fn score(d: &mut DetectorState, start: i64, interval: i64, delay: i64, acc: &Acc) -> AdResult {
@@ -300,7 +362,16 @@ impl Engine {
     }
 
     fn monitor(m: &mut MonitorState, det: &Detector, r: &AdResult, events: &mut Vec<Event>) {
-        let fires = r.anomaly_grade >= m.mon.min_grade && r.confidence >= m.mon.min_confidence && r.anomaly_grade > 0.0;
+        Self::fire(m, &det.name, r, events);
+    }
+
+    fn fire(m: &mut MonitorState, source: &str, r: &AdResult, events: &mut Vec<Event>) {
+        let fires = match m.mon.kind {
+            MonitorKind::Anomaly { min_grade, min_confidence, .. } => {
+                r.anomaly_grade >= min_grade && r.confidence >= min_confidence && r.anomaly_grade > 0.0
+            }
+            MonitorKind::Rule { .. } => r.anomaly_grade > 0.0,
+        };
         let throttle = m.mon.throttle.as_millis() as i64;
         let at = r.execution_end_time;
         match (fires, m.active) {
@@ -309,7 +380,7 @@ impl Engine {
                 m.last_notified = Some(at);
                 events.push(Event::Alert(Alert {
                     monitor_name: m.mon.name.clone(),
-                    detector_name: det.name.clone(),
+                    detector_name: source.to_owned(),
                     start_time: at,
                     data_start_time: r.data_start_time,
                     data_end_time: r.data_end_time,
@@ -346,9 +417,7 @@ mod tests {
             }],
             monitors: vec![Monitor {
                 name: "m".into(),
-                detector: 0,
-                min_grade: 0.5,
-                min_confidence: 0.3,
+                kind: MonitorKind::Anomaly { detector: 0, min_grade: 0.5, min_confidence: 0.3 },
                 throttle: Duration::from_secs(throttle_min * 60),
             }],
         }
@@ -427,6 +496,42 @@ mod tests {
         assert!(results.iter().filter(|r| r.data_start_time < 300 * 60_000).all(|r| r.anomaly_grade < 0.5));
     }
 
+    #[test]
+    fn rule_monitors_count_tagged_documents_over_a_sliding_window() {
+        let det = Detection {
+            detectors: vec![],
+            monitors: vec![Monitor {
+                name: "logins".into(),
+                kind: MonitorKind::Rule {
+                    rule: 2,
+                    rule_name: "failed-login".into(),
+                    threshold: 3,
+                    window: Duration::from_secs(300),
+                },
+                throttle: Duration::from_secs(600),
+            }],
+        };
+        let mut e = Engine::new(&det, 1).unwrap();
+        let tagged = |ts: i64| Facts { timestamp_ms: ts, columns: vec![], rules: vec![2], ..Facts::default() };
+        let other = |ts: i64| Facts { timestamp_ms: ts, columns: vec![], rules: vec![0], ..Facts::default() };
+        // Two tagged in minute 0, one other rule, one tagged in minute 3: the third within five
+        // minutes arrives in minute 3, so the alert is for minute 3.
+        for f in [tagged(1_000), tagged(2_000), other(3_000), tagged(3 * 60_000 + 5)] {
+            e.observe(&f);
+        }
+        let mut alerts: Vec<Alert> = e
+            .advance(10 * 60_000)
+            .into_iter()
+            .filter_map(|ev| if let Event::Alert(a) = ev { Some(a) } else { None })
+            .collect();
+        assert_eq!(alerts.len(), 1);
+        let a = alerts.remove(0);
+        assert_eq!(
+            (a.data_start_time, a.detector_name.as_str(), a.feature_data[0].data),
+            (3 * 60_000, "rule:failed-login", 3.0)
+        );
+    }
+
     fn anomalous_at(execution_end_time: i64) -> AdResult {
         AdResult {
             detector_id: "d".into(),
@@ -446,7 +551,13 @@ mod tests {
     fn throttle_suppresses_repeat_notifications_while_an_alert_stays_active() {
         let e = Engine::new(&detection(Aggregation::Sum, 10), 7).unwrap();
         let det = e.detectors[0].det.clone();
-        let mut m = MonitorState { mon: e.monitors[0].mon.clone(), active: false, last_notified: None };
+        let mut m = MonitorState {
+            mon: e.monitors[0].mon.clone(),
+            active: false,
+            last_notified: None,
+            minutes: BTreeMap::new(),
+            next_minute: None,
+        };
         let mut events = Vec::new();
         // Anomalous for 30 minutes: one alert, repeated at minutes 10 and 20 only.
         for i in 0..30 {

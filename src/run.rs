@@ -1,0 +1,390 @@
+//! `wafwatch run`: the whole pipeline on one machine, scored against ground truth.
+//!
+//! Simulated traffic (the simulator) is encoded record by record by the transformer's record
+//! function (the code the Lambda runs), aggregated and scored by the local engine (the detectors
+//! and monitors of `wafwatch.toml`, with Random Cut Forest), and the alerts are scored against the
+//! simulator's labels. Generation runs on one thread and encoding and detection on another, with a
+//! bounded queue between them, so memory does not grow with the duration.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use wafwatch_log_simulator::run::{parse_duration, parse_instant};
+use wafwatch_log_simulator::scenario::ScenarioSpec;
+use wafwatch_log_simulator::sim::{Batch, Label, OutputFormat, SimConfig, Simulation};
+use wafwatch_opensearch::detection::Detection;
+use wafwatch_opensearch::engine::{AdResult, Alert, Engine, Event};
+use wafwatch_transformer::{Facts, Transformer};
+
+/// The fixed start of the default run.
+pub const DEFAULT_FROM: &str = "2026-01-01T00:00:00Z";
+/// The default scenarios: after a three-hour warm-up, one every three hours.
+pub const DEFAULT_SCENARIOS: [&str; 7] = [
+    "block-storm@3h+10m",
+    "error-burst@6h+10m",
+    "geo-anomaly@9h+10m",
+    "unknown-source@12h+10m",
+    "delete-burst@15h+10m",
+    "credential-stuffing@18h+10m",
+    "scanner@21h+10m",
+];
+
+/// Options of `wafwatch run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Seed of the simulation and of the forests: the same seed gives the same run.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Simulated time to cover.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Mean requests per second.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Start of the simulated time (RFC 3339).
+    #[arg(long, default_value = DEFAULT_FROM, value_parser = parse_instant)]
+    pub from: DateTime<Utc>,
+    /// Scenarios, NAME[@OFFSET][+DURATION][xINTENSITY], repeatable; replace the defaults (one
+    /// every three hours from 3h: block-storm, error-burst, geo-anomaly, unknown-source,
+    /// delete-burst, credential-stuffing, scanner).
+    #[arg(long = "scenario", value_name = "SPEC")]
+    pub scenarios: Vec<ScenarioSpec>,
+    /// Probability per request of a random anomaly; none unless given.
+    #[arg(long, default_value_t = 0.0)]
+    pub anomaly_rate: f64,
+    /// Alerts before this much simulated time are not counted as false (the models are learning).
+    #[arg(long, default_value = "3h", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Where to write report.html, results.ndjson and alerts.ndjson.
+    #[arg(long, default_value = "wafwatch-out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write the summary as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+}
+
+/// One scenario's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScenarioScore {
+    /// Scenario name.
+    pub name: String,
+    /// RFC 3339.
+    pub start: String,
+    /// RFC 3339.
+    pub end: String,
+    /// Whether an alert came in [start, end + shingle_size intervals).
+    pub detected: bool,
+    /// Counted from 1, the interval holding the start; null when missed.
+    pub intervals_to_detect: Option<u64>,
+    /// The first monitor that caught it.
+    pub detected_by: Option<String>,
+}
+
+/// The run's summary, as `--summary-json` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Records simulated and encoded.
+    pub records: u64,
+    /// Wall-clock seconds.
+    pub elapsed_s: f64,
+    /// Alerts after warm-up outside every scenario window, per simulated day.
+    pub false_alerts_per_day: f64,
+    /// Per scenario.
+    pub scenarios: Vec<ScenarioScore>,
+}
+
+/// Why the run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Bad options.
+    #[error("{0}")]
+    Usage(String),
+    /// Writing output.
+    #[error("{0}")]
+    Io(String),
+    /// The engine.
+    #[error(transparent)]
+    Engine(#[from] wafwatch_opensearch::engine::EngineError),
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn io<E: std::fmt::Display>(what: &Path) -> impl FnOnce(E) -> RunError + '_ {
+    move |e| RunError::Io(format!("writing {}: {e}", what.display()))
+}
+
+/// Scores alerts against labels: a scenario is detected by the first alert whose interval overlaps
+/// [start, end + shingle_size intervals of the alert's detector); any other alert after the warm-up
+/// is false. Returns the scores and the number of false alerts.
+pub fn score(
+    labels: &[Label],
+    alerts: &[Alert],
+    detection: &Detection,
+    run_start_ms: i64,
+    warmup_ms: i64,
+) -> (Vec<ScenarioScore>, usize) {
+    let grace = |alert: &Alert| {
+        detection.detectors.iter().find(|d| d.name == alert.detector_name).map_or((60_000, 0), |d| {
+            (d.interval.as_millis() as i64, d.shingle_size as i64 * d.interval.as_millis() as i64)
+        })
+    };
+    let parse = |s: &str| DateTime::parse_from_rfc3339(s).map(|d| d.timestamp_millis()).unwrap_or(0);
+    let mut scores = Vec::new();
+    let mut explained = vec![false; alerts.len()];
+    for l in labels {
+        let (start, end) = (parse(&l.start), parse(&l.end));
+        let mut first: Option<(&Alert, u64)> = None;
+        for (i, a) in alerts.iter().enumerate() {
+            let (interval, extra) = grace(a);
+            if a.data_start_time + interval > start && a.data_start_time < end + extra {
+                explained[i] = true;
+                let first_interval = start - start.rem_euclid(interval);
+                let n = ((a.data_start_time - first_interval) / interval + 1).max(1) as u64;
+                if first.is_none_or(|(f, _)| a.data_start_time < f.data_start_time) {
+                    first = Some((a, n));
+                }
+            }
+        }
+        scores.push(ScenarioScore {
+            name: l.scenario.to_owned(),
+            start: l.start.clone(),
+            end: l.end.clone(),
+            detected: first.is_some(),
+            intervals_to_detect: first.map(|(_, n)| n),
+            detected_by: first.map(|(a, _)| a.monitor_name.clone()),
+        });
+    }
+    let false_alerts = alerts
+        .iter()
+        .zip(&explained)
+        .filter(|(a, explained)| !**explained && a.data_start_time >= run_start_ms + warmup_ms)
+        .count();
+    (scores, false_alerts)
+}
+
+/// Runs the pipeline.
+pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(RunError::Usage(format!("--rate must be positive, got {}", args.rate)));
+    }
+    if detection.detectors.is_empty() {
+        return Err(RunError::Usage("the configuration has no [[detector]]: there is nothing to detect with".into()));
+    }
+    let started = Instant::now();
+    let scenarios: Vec<ScenarioSpec> = if args.scenarios.is_empty() {
+        DEFAULT_SCENARIOS.iter().filter_map(|s| s.parse().ok()).collect()
+    } else {
+        args.scenarios.clone()
+    };
+    let start_ms = args.from.timestamp_millis();
+    let duration_ms = args.duration.as_millis() as i64;
+    let config = SimConfig {
+        start_ms,
+        duration_ms: Some(duration_ms),
+        rate: args.rate,
+        seed: args.seed,
+        format: OutputFormat::Flat,
+        scenarios,
+        anomaly_rate: args.anomaly_rate,
+    };
+    std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+    let results_path = args.out.join("results.ndjson");
+    let alerts_path = args.out.join("alerts.ndjson");
+    let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
+    let mut alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
+
+    // Generation on its own thread; batches of one simulated minute, at most 16 in flight.
+    let (tx, rx) = mpsc::sync_channel::<(Batch, i64)>(16);
+    let generator = std::thread::spawn(move || {
+        let mut sim = Simulation::new(config);
+        loop {
+            let mut batch = Batch::default();
+            for _ in 0..60 {
+                if sim.next_second(&mut batch).is_none() {
+                    break;
+                }
+            }
+            let watermark = sim.next_second_start();
+            let done = sim.finished();
+            if tx.send((batch, watermark)).is_err() || done {
+                break;
+            }
+        }
+        (sim.labels(), sim.generated())
+    });
+
+    let total_minutes = (duration_ms / 60_000).max(1) as u64;
+    let pb = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let pb = indicatif::ProgressBar::new(total_minutes);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent}% of simulated time, {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+
+    let mut engine = Engine::new(detection, args.seed)?;
+    let mut facts = Facts::default();
+    let mut doc = Vec::new();
+    let mut bad = 0u64;
+    let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut notifications = 0u64;
+    let mut handle = |events: Vec<Event>,
+                      series: &mut Vec<Vec<AdResult>>,
+                      alerts: &mut Vec<Alert>,
+                      results_out: &mut dyn Write,
+                      alerts_out: &mut dyn Write|
+     -> Result<(), RunError> {
+        for ev in events {
+            match ev {
+                Event::Result(r) => {
+                    serde_json::to_writer(&mut *results_out, &r).map_err(io(&results_path))?;
+                    results_out.write_all(b"\n").map_err(io(&results_path))?;
+                    if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
+                        series[i].push(r);
+                    }
+                }
+                Event::Alert(a) => {
+                    notifications += 1;
+                    tracing::info!(monitor = %a.monitor_name, interval = %rfc3339(a.data_start_time), grade = format!("{:.2}", a.anomaly_grade),
+                        features = %a.feature_data.iter().map(|f| format!("{}={:.3}", f.feature_name, f.data)).collect::<Vec<_>>().join(" "),
+                        "Alert.");
+                    serde_json::to_writer(&mut *alerts_out, &a).map_err(io(&alerts_path))?;
+                    alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
+                    alerts.push(a);
+                }
+                Event::Renotify { .. } => notifications += 1,
+            }
+        }
+        Ok(())
+    };
+    for (batch, watermark) in rx {
+        for (i, line) in batch.lines().enumerate() {
+            doc.clear();
+            match transformer.transform_with_facts(line, batch.timestamps[i], &mut doc, &mut facts) {
+                Ok(_) => engine.observe(&facts),
+                Err(_) => bad += 1,
+            }
+        }
+        handle(engine.advance(watermark), &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+        pb.inc(1);
+    }
+    handle(engine.finish(), &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+    pb.finish_and_clear();
+    results_out.flush().map_err(io(&results_path))?;
+    alerts_out.flush().map_err(io(&alerts_path))?;
+    let (labels, records) = generator.join().map_err(|_| RunError::Io("the simulator thread failed".into()))?;
+    if bad > 0 {
+        tracing::warn!(records = bad, "Records failed to encode.");
+    }
+
+    let days = duration_ms as f64 / 86_400_000.0;
+    let (scenarios, false_alerts) = score(&labels, &alerts, detection, start_ms, args.warmup.as_millis() as i64);
+    let summary = Summary {
+        records,
+        elapsed_s: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+        false_alerts_per_day: false_alerts as f64 / days.max(1.0 / 24.0),
+        scenarios,
+    };
+    let report = crate::report::html(&summary, &labels, &series, &alerts, detection, args);
+    let report_path = args.out.join("report.html");
+    std::fs::write(&report_path, report).map_err(io(&report_path))?;
+    if let Some(path) = &args.summary_json {
+        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(io(path))?;
+    }
+    tracing::info!(
+        records,
+        alerts = alerts.len(),
+        notifications,
+        false_alerts,
+        elapsed_s = summary.elapsed_s,
+        "Run finished."
+    );
+    for s in &summary.scenarios {
+        match (&s.detected_by, s.intervals_to_detect) {
+            (Some(by), Some(n)) => {
+                tracing::info!(scenario = %s.name, start = %s.start, intervals_to_detect = n, detected_by = %by, "Detected.")
+            }
+            _ => tracing::warn!(scenario = %s.name, start = %s.start, "Missed."),
+        }
+    }
+    tracing::info!(report = %report_path.display(), "Report written.");
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wafwatch_opensearch::detection::{Aggregation, Detector};
+
+    const T0: i64 = 1_767_225_600_000;
+    const MIN: i64 = 60_000;
+
+    fn alert(monitor: &str, detector: &str, minute: i64) -> Alert {
+        Alert {
+            monitor_name: monitor.into(),
+            detector_name: detector.into(),
+            start_time: T0 + (minute + 2) * MIN,
+            data_start_time: T0 + minute * MIN,
+            data_end_time: T0 + (minute + 1) * MIN,
+            anomaly_grade: 0.9,
+            confidence: 1.0,
+            feature_data: vec![],
+            relevant_attribution: vec![],
+        }
+    }
+
+    fn label(name: &'static str, from_min: i64, to_min: i64) -> Label {
+        Label {
+            scenario: name,
+            start: rfc3339(T0 + from_min * MIN),
+            end: rfc3339(T0 + to_min * MIN),
+            fields: &[],
+            records: 1,
+        }
+    }
+
+    #[test]
+    fn scoring_follows_the_definitions() {
+        let detection = Detection {
+            detectors: vec![Detector {
+                name: "d".into(),
+                features: vec![("f".into(), 0, Aggregation::Avg)],
+                interval: Duration::from_secs(60),
+                window_delay: Duration::from_secs(60),
+                shingle_size: 8,
+            }],
+            monitors: vec![],
+        };
+        let labels = [label("a", 100, 110), label("b", 200, 210), label("c", 300, 310)];
+        let alerts = [
+            alert("early", "d", 30), // during warm-up (60 min): not false
+            alert("m1", "d", 102),   // a: third interval
+            alert("m2", "d", 101),   // a: second interval, earlier, so it wins
+            alert("m1", "d", 217),   // b: after the end but within shingle (8) intervals: detected late
+            alert("m1", "d", 318),   // c: end + 8 intervals is 318: outside, so c is missed and this is false
+            alert("m1", "d", 500),   // false
+        ];
+        let (scores, false_alerts) = score(&labels, &alerts, &detection, T0, 60 * MIN);
+        assert_eq!(scores[0].intervals_to_detect, Some(2));
+        assert_eq!(scores[0].detected_by.as_deref(), Some("m2"));
+        assert_eq!((scores[1].detected, scores[1].intervals_to_detect), (true, Some(18)));
+        assert_eq!(
+            (scores[2].detected, scores[2].intervals_to_detect, scores[2].detected_by.clone()),
+            (false, None, None)
+        );
+        assert_eq!(false_alerts, 2);
+    }
+}
