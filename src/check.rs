@@ -8,7 +8,11 @@ use wafwatch_transformer::limits::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV}
 use crate::config::Loaded;
 
 /// Renders the resolved configuration for people.
-pub fn render(loaded: &Loaded, resolved: &TransformSections) -> String {
+pub fn render(
+    loaded: &Loaded,
+    resolved: &TransformSections,
+    detection: &wafwatch_opensearch::detection::Detection,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "configuration: {} ({})", loaded.origin.describe(), loaded.origin.reason());
     let src = &resolved.source;
@@ -70,6 +74,42 @@ pub fn render(loaded: &Loaded, resolved: &TransformSections) -> String {
     );
     let env_len = resolved.to_compact_json().len() + TRANSFORM_CONFIG_ENV.len();
     let _ = writeln!(s, "lambda: {TRANSFORM_CONFIG_ENV} is {env_len} of Lambda's {LAMBDA_ENV_TOTAL_BYTES} bytes");
-    s.push_str("\ndetectors, monitors, channels: not part of the configuration yet (OpenSearch bootstrap, issue 4)\n");
+    use wafwatch_opensearch::detection::MonitorKind;
+    let _ = writeln!(s, "\ndetectors ({}):", detection.detectors.len());
+    for d in &detection.detectors {
+        let features: Vec<String> = d
+            .features
+            .iter()
+            .map(|(name, col, agg)| {
+                let column = resolved.encode.iter().flat_map(|e| &e.columns).nth(*col).map_or("?", |c| c.name.as_str());
+                format!("{name} = {agg:?}({column})")
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {:<24} every {}, delay {}, shingle {}: {}",
+            d.name,
+            humantime::format_duration(d.interval),
+            humantime::format_duration(d.window_delay),
+            d.shingle_size,
+            features.join(", ")
+        );
+    }
+    let _ = writeln!(s, "\nmonitors ({}):", detection.monitors.len());
+    for m in &detection.monitors {
+        let what = match &m.kind {
+            MonitorKind::Anomaly { detector, min_grade, min_confidence } => format!(
+                "{}: grade >= {min_grade}, confidence >= {min_confidence}",
+                detection.detectors.get(*detector).map_or("?", |d| d.name.as_str())
+            ),
+            MonitorKind::Rule { rule_name, threshold, window, .. } => {
+                format!("rule {rule_name}: >= {threshold} in {}", humantime::format_duration(*window))
+            }
+        };
+        let _ = writeln!(s, "  {:<24} {what}; throttle {}", m.name, humantime::format_duration(m.throttle));
+    }
+    s.push_str(
+        "\nchannels, index template, dashboards: not part of the configuration yet (OpenSearch bootstrap, issue 4)\n",
+    );
     s
 }

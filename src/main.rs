@@ -29,7 +29,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Validate the whole configuration and print the columns, rules and delivery it resolves to.
+    /// Validate the whole configuration and print the columns, rules, delivery, detectors and
+    /// monitors it resolves to.
     ///
     /// Exit status 0 when valid, 2 when not (every problem is listed with its key).
     Check,
@@ -88,7 +89,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => {
             let loaded = wafwatch::config::load(cli.config.as_deref())?;
             let cfg = loaded.transform_config()?;
-            write_stdout(&wafwatch::check::render(&loaded, cfg.resolved()))?;
+            let detection = loaded.detection(&cfg)?;
+            write_stdout(&wafwatch::check::render(&loaded, cfg.resolved(), &detection))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Default) => {
