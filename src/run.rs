@@ -34,6 +34,8 @@ pub const DEFAULT_SCENARIOS: [&str; 7] = [
 ];
 
 /// Options of `wafwatch run`.
+// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Seed of the simulation and of the forests: the same seed gives the same run.
