@@ -86,9 +86,8 @@ pub fn html(
     alerts: &[Alert],
     detection: &Detection,
     args: &RunArgs,
+    (t0, t1): (i64, i64),
 ) -> String {
-    let t0 = args.from.timestamp_millis();
-    let t1 = t0 + args.duration.as_millis() as i64;
     let mut out = String::with_capacity(1 << 20);
     out.push_str(r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wafwatch run report</title><style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}
@@ -99,13 +98,16 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
 </style></head><body>"#);
     let _ = write!(
         out,
-        "<h1>wafwatch run</h1><p>{} records from {} for {}, seed {}, {:.1} s. False alerts: {:.2} per simulated day. {} alerts in all.</p>",
+        "<h1>wafwatch run</h1><p>{} records from {} to {}, seed {}, {:.1} s; {} lines skipped. False alerts: {}. {} alerts in all.</p>",
         summary.records,
         rfc(t0),
-        humantime::format_duration(args.duration),
+        rfc(t1),
         args.seed,
         summary.elapsed_s,
-        summary.false_alerts_per_day,
+        summary.bad_records,
+        summary
+            .false_alerts_per_day
+            .map_or("not scored (no ground truth)".to_owned(), |f| format!("{f:.2} per simulated day")),
         alerts.len()
     );
     out.push_str("<h2>Scenarios</h2><table><tr><th>scenario</th><th>start</th><th>end</th><th>detected</th><th>intervals to detect</th><th>detected by</th></tr>");

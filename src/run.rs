@@ -67,6 +67,11 @@ pub struct RunArgs {
     /// Also write the summary as JSON here.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+    /// Run on your own logs instead of simulated traffic: NDJSON or text lines in the configured
+    /// source format, gzip or not (real AWS WAF logs exported from S3 work with
+    /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored.
+    #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate"])]
+    pub inputs: Vec<PathBuf>,
 }
 
 /// One scenario's score.
@@ -93,8 +98,10 @@ pub struct Summary {
     pub records: u64,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
-    /// Alerts after warm-up outside every scenario window, per simulated day.
-    pub false_alerts_per_day: f64,
+    /// Alerts after warm-up outside every scenario window, per simulated day (null without ground truth).
+    pub false_alerts_per_day: Option<f64>,
+    /// Lines that could not be encoded.
+    pub bad_records: u64,
     /// Per scenario.
     pub scenarios: Vec<ScenarioScore>,
 }
@@ -172,8 +179,134 @@ pub fn score(
     (scores, false_alerts)
 }
 
-/// Runs the pipeline.
+/// Opens an input: a file or `-`, gunzipped when it starts with gzip's magic bytes.
+fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead>, RunError> {
+    use std::io::{BufRead, BufReader, Read};
+    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| RunError::Usage(format!("cannot read input {}: {e}", path.display())))?,
+        )
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    let gzip = reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
+    Ok(if gzip { Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(reader))) } else { Box::new(reader) })
+}
+
+/// Runs the detectors and monitors over the user's own logs.
+fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
+    use std::io::BufRead;
+    let started = Instant::now();
+    std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+    let mut engine = Engine::new(detection, args.seed)?;
+    let (mut records, mut bad) = (0u64, 0u64);
+    let (mut first_ts, mut last_ts) = (i64::MAX, i64::MIN);
+    let mut events = Vec::new();
+    let mut facts = Facts::default();
+    let mut doc = Vec::new();
+    let mut line = Vec::new();
+    for path in &args.inputs {
+        let mut input = open_input(path)?;
+        let (mut lines, mut bad_here) = (0u64, 0u64);
+        loop {
+            line.clear();
+            let n = input
+                .read_until(b'\n', &mut line)
+                .map_err(|e| RunError::Usage(format!("reading {}: {e}", path.display())))?;
+            if n == 0 {
+                break;
+            }
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            lines += 1;
+            doc.clear();
+            let record = line.strip_suffix(b"\n").unwrap_or(&line);
+            match transformer.transform_with_facts(record, Utc::now().timestamp_millis(), &mut doc, &mut facts) {
+                Ok(_) => {
+                    records += 1;
+                    engine.observe(&facts);
+                    first_ts = first_ts.min(facts.timestamp_ms);
+                    if facts.timestamp_ms > last_ts {
+                        last_ts = facts.timestamp_ms;
+                        events.extend(engine.advance(last_ts));
+                    }
+                }
+                Err(e) => {
+                    bad_here += 1;
+                    if bad_here <= 5 {
+                        tracing::warn!(input = %path.display(), line = lines, error = %e, "Line skipped.");
+                    }
+                }
+            }
+        }
+        if lines > 0 && bad_here == lines {
+            return Err(RunError::Usage(format!(
+                "{} does not look like logs in the configured format: none of its {lines} lines could be read (the first error is logged above)",
+                path.display()
+            )));
+        }
+        bad += bad_here;
+    }
+    events.extend(engine.finish());
+    let results_path = args.out.join("results.ndjson");
+    let alerts_path = args.out.join("alerts.ndjson");
+    let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
+    let mut alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
+    let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
+    let mut alerts = Vec::new();
+    for ev in events {
+        match ev {
+            Event::Result(r) => {
+                serde_json::to_writer(&mut results_out, &r).map_err(io(&results_path))?;
+                results_out.write_all(b"\n").map_err(io(&results_path))?;
+                if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
+                    series[i].push(r);
+                }
+            }
+            Event::Alert(a) => {
+                serde_json::to_writer(&mut alerts_out, &a).map_err(io(&alerts_path))?;
+                alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
+                alerts.push(a);
+            }
+            Event::Renotify { .. } => {}
+        }
+    }
+    results_out.flush().map_err(io(&results_path))?;
+    alerts_out.flush().map_err(io(&alerts_path))?;
+    if bad > 0 {
+        tracing::warn!(bad, "Lines could not be read and were skipped.");
+    }
+    let summary = Summary {
+        records,
+        elapsed_s: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+        false_alerts_per_day: None,
+        bad_records: bad,
+        scenarios: Vec::new(),
+    };
+    let span = if first_ts <= last_ts { (first_ts, last_ts + 1) } else { (0, 1) };
+    let report_path = args.out.join("report.html");
+    std::fs::write(&report_path, crate::report::html(&summary, &[], &series, &alerts, detection, args, span))
+        .map_err(io(&report_path))?;
+    if let Some(path) = &args.summary_json {
+        std::fs::write(path, serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n").map_err(io(path))?;
+    }
+    tracing::info!(records, bad, alerts = alerts.len(), report = %report_path.display(), "Run finished.");
+    Ok(summary)
+}
+
+/// Runs the pipeline: on simulated traffic, scored against its labels, or on `--input` files.
 pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
+    if !args.inputs.is_empty() {
+        if detection.detectors.is_empty() && detection.monitors.is_empty() {
+            return Err(RunError::Usage(
+                "the configuration has no [[detector]] or [[monitor]]: there is nothing to detect with".into(),
+            ));
+        }
+        return run_inputs(args, transformer, detection);
+    }
     if !(args.rate.is_finite() && args.rate > 0.0) {
         return Err(RunError::Usage(format!("--rate must be positive, got {}", args.rate)));
     }
@@ -296,10 +429,12 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
     let summary = Summary {
         records,
         elapsed_s: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
-        false_alerts_per_day: false_alerts as f64 / days.max(1.0 / 24.0),
+        false_alerts_per_day: Some(false_alerts as f64 / days.max(1.0 / 24.0)),
+        bad_records: bad,
         scenarios,
     };
-    let report = crate::report::html(&summary, &labels, &series, &alerts, detection, args);
+    let report =
+        crate::report::html(&summary, &labels, &series, &alerts, detection, args, (start_ms, start_ms + duration_ms));
     let report_path = args.out.join("report.html");
     std::fs::write(&report_path, report).map_err(io(&report_path))?;
     if let Some(path) = &args.summary_json {

@@ -62,3 +62,61 @@ fn bad_options_fail_with_one_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--rate must be positive"));
 }
+
+#[test]
+fn runs_on_your_own_logs_counting_malformed_lines() {
+    let dir = std::env::temp_dir().join(format!("wafwatch-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let logs = dir.join("waf.ndjson.gz");
+    let made = Command::new(BIN)
+        .args(["simulate", "--from", "2026-01-01T00:00Z", "--duration", "4h", "--rate", "5", "--seed", "3", "--gzip"])
+        .args(["--scenario", "block-storm@3h15m+10mx2", "--sink"])
+        .arg(format!("file:{}", dir.join("waf.ndjson").display()))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    // A second input with three malformed lines among good ones, read from standard input.
+    let extra = "not json\n{\"timestamp\":1767236400000,\"action\":\"ALLOW\",\"country\":\"US\"}\n[1,2]\n{\"timestamp\":\"soon\"}\n";
+    let mut child = Command::new(BIN)
+        .args(["run", "--input"])
+        .arg(&logs)
+        .arg("-")
+        .arg("--out")
+        .arg(dir.join("out"))
+        .arg("--summary-json")
+        .arg(dir.join("summary.json"))
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(extra.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["bad_records"], 3);
+    assert!(s["false_alerts_per_day"].is_null(), "no ground truth, nothing scored");
+    assert!(s["records"].as_u64().unwrap() > 72_000);
+    let alerts = std::fs::read_to_string(dir.join("out/alerts.ndjson")).unwrap();
+    assert!(alerts.contains("blocked-requests-anomaly"), "the block storm in the file is found: {alerts}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Line skipped.") && err.contains("bad=3"), "{err}");
+
+    // A file that is not logs at all is refused with one message.
+    let binary = dir.join("image.png");
+    std::fs::write(&binary, [0x89u8, b'P', b'N', b'G', b'\n', 0, 1, 2, b'\n']).unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--input"])
+        .arg(&binary)
+        .arg("--out")
+        .arg(dir.join("out2"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not look like logs in the configured format"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
