@@ -13,3 +13,4 @@ pub mod check;
 pub mod config;
 pub mod report;
 pub mod run;
+pub mod samples;

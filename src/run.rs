@@ -72,7 +72,37 @@ pub struct RunArgs {
     /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored.
     #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate"])]
     pub inputs: Vec<PathBuf>,
+    /// Sample records shown with each alert (records of the anomalous interval that had a watched
+    /// column set, or that the monitored rule tagged).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub samples: usize,
+    /// Header whose value is redacted in samples, repeatable (default: authorization, cookie,
+    /// set-cookie, proxy-authorization, x-api-key). Names compare ignoring case.
+    #[arg(long = "redact-header", value_name = "NAME")]
+    pub redact_headers: Vec<String>,
 }
+
+/// An alert as written to alerts.ndjson: the engine's alert and its redacted sample records.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertOut {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: Alert,
+    /// A few records of the anomalous interval, sensitive headers redacted.
+    pub samples: Vec<serde_json::Value>,
+}
+
+fn sample_keeper(args: &RunArgs, detection: &Detection) -> crate::samples::Samples {
+    let redact = if args.redact_headers.is_empty() {
+        crate::samples::DEFAULT_REDACT.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.redact_headers.clone()
+    };
+    crate::samples::Samples::new(detection, args.samples, redact)
+}
+
+/// Samples are kept this long before the newest record, which covers any window delay.
+const SAMPLE_HORIZON_MS: i64 = 6 * 3_600_000;
 
 /// One scenario's score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -195,12 +225,33 @@ fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead>, RunError> {
     Ok(if gzip { Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(reader))) } else { Box::new(reader) })
 }
 
+enum Out {
+    Result(AdResult),
+    Alert(AlertOut),
+}
+
+/// Attaches samples to alerts as they are produced, while their interval's samples are kept.
+fn with_samples(events: Vec<Event>, samples: &crate::samples::Samples, detection: &Detection) -> Vec<Out> {
+    events
+        .into_iter()
+        .filter_map(|ev| match ev {
+            Event::Result(r) => Some(Out::Result(r)),
+            Event::Alert(a) => Some(Out::Alert(AlertOut {
+                samples: samples.for_alert(detection, &a.detector_name, a.data_start_time),
+                alert: a,
+            })),
+            Event::Renotify { .. } => None,
+        })
+        .collect()
+}
+
 /// Runs the detectors and monitors over the user's own logs.
 fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
     use std::io::BufRead;
     let started = Instant::now();
     std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
     let mut engine = Engine::new(detection, args.seed)?;
+    let mut samples = sample_keeper(args, detection);
     let (mut records, mut bad) = (0u64, 0u64);
     let (mut first_ts, mut last_ts) = (i64::MAX, i64::MIN);
     let mut events = Vec::new();
@@ -228,10 +279,15 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                 Ok(_) => {
                     records += 1;
                     engine.observe(&facts);
+                    samples.offer(&facts, record);
                     first_ts = first_ts.min(facts.timestamp_ms);
                     if facts.timestamp_ms > last_ts {
                         last_ts = facts.timestamp_ms;
-                        events.extend(engine.advance(last_ts));
+                        let new = engine.advance(last_ts);
+                        if !new.is_empty() {
+                            events.extend(with_samples(new, &samples, detection));
+                            samples.prune(SAMPLE_HORIZON_MS);
+                        }
                     }
                 }
                 Err(e) => {
@@ -250,7 +306,8 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
         }
         bad += bad_here;
     }
-    events.extend(engine.finish());
+    let rest = engine.finish();
+    events.extend(with_samples(rest, &samples, detection));
     let results_path = args.out.join("results.ndjson");
     let alerts_path = args.out.join("alerts.ndjson");
     let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
@@ -259,19 +316,18 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
     let mut alerts = Vec::new();
     for ev in events {
         match ev {
-            Event::Result(r) => {
+            Out::Result(r) => {
                 serde_json::to_writer(&mut results_out, &r).map_err(io(&results_path))?;
                 results_out.write_all(b"\n").map_err(io(&results_path))?;
                 if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
                     series[i].push(r);
                 }
             }
-            Event::Alert(a) => {
+            Out::Alert(a) => {
                 serde_json::to_writer(&mut alerts_out, &a).map_err(io(&alerts_path))?;
                 alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
-                alerts.push(a);
+                alerts.push(a.alert);
             }
-            Event::Renotify { .. } => {}
         }
     }
     results_out.flush().map_err(io(&results_path))?;
@@ -369,6 +425,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
     };
 
     let mut engine = Engine::new(detection, args.seed)?;
+    let mut samples = sample_keeper(args, detection);
     let mut facts = Facts::default();
     let mut doc = Vec::new();
     let mut bad = 0u64;
@@ -376,6 +433,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
     let mut alerts: Vec<Alert> = Vec::new();
     let mut notifications = 0u64;
     let mut handle = |events: Vec<Event>,
+                      samples: &crate::samples::Samples,
                       series: &mut Vec<Vec<AdResult>>,
                       alerts: &mut Vec<Alert>,
                       results_out: &mut dyn Write,
@@ -395,9 +453,13 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
                     tracing::info!(monitor = %a.monitor_name, interval = %rfc3339(a.data_start_time), grade = format!("{:.2}", a.anomaly_grade),
                         features = %a.feature_data.iter().map(|f| format!("{}={:.3}", f.feature_name, f.data)).collect::<Vec<_>>().join(" "),
                         "Alert.");
-                    serde_json::to_writer(&mut *alerts_out, &a).map_err(io(&alerts_path))?;
+                    let out = AlertOut {
+                        samples: samples.for_alert(detection, &a.detector_name, a.data_start_time),
+                        alert: a,
+                    };
+                    serde_json::to_writer(&mut *alerts_out, &out).map_err(io(&alerts_path))?;
                     alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
-                    alerts.push(a);
+                    alerts.push(out.alert);
                 }
                 Event::Renotify { .. } => notifications += 1,
             }
@@ -408,14 +470,18 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
         for (i, line) in batch.lines().enumerate() {
             doc.clear();
             match transformer.transform_with_facts(line, batch.timestamps[i], &mut doc, &mut facts) {
-                Ok(_) => engine.observe(&facts),
+                Ok(_) => {
+                    engine.observe(&facts);
+                    samples.offer(&facts, line);
+                }
                 Err(_) => bad += 1,
             }
         }
-        handle(engine.advance(watermark), &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+        handle(engine.advance(watermark), &samples, &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+        samples.prune(SAMPLE_HORIZON_MS);
         pb.inc(1);
     }
-    handle(engine.finish(), &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+    handle(engine.finish(), &samples, &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
     pb.finish_and_clear();
     results_out.flush().map_err(io(&results_path))?;
     alerts_out.flush().map_err(io(&alerts_path))?;

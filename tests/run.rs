@@ -49,7 +49,14 @@ fn a_short_run_writes_the_report_results_alerts_and_summary() {
     // 5 detectors x 300 one-minute intervals, plus the rule monitors' minutes are not results.
     assert_eq!(results.lines().filter(|l| l.contains("\"detector_id\":\"blocked-requests\"")).count(), 300);
     let alerts = std::fs::read_to_string(dir.join("alerts.ndjson")).unwrap();
-    assert!(alerts.lines().any(|l| l.contains("blocked-requests-anomaly")), "{alerts}");
+    let storm: serde_json::Value = alerts
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|a| a["monitor_name"] == "blocked-requests-anomaly")
+        .unwrap_or_else(|| panic!("{alerts}"));
+    let samples = storm["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 3, "three sample records of the anomalous interval");
+    assert!(samples.iter().all(|s| s["action"] == "BLOCK"), "{samples:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -77,7 +84,7 @@ fn runs_on_your_own_logs_counting_malformed_lines() {
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     // A second input with three malformed lines among good ones, read from standard input.
-    let extra = "not json\n{\"timestamp\":1767236400000,\"action\":\"ALLOW\",\"country\":\"US\"}\n[1,2]\n{\"timestamp\":\"soon\"}\n";
+    let extra = "not json\n{\"timestamp\":1767236400000,\"action\":\"ALLOW\",\"country\":\"US\"}\n[1,2]\n{\"timestamp\":\"soon\"}\n{\"timestamp\":1767236460000,\"action\":\"BLOCK\",\"headers\":[{\"name\":\"Authorization\",\"value\":\"Bearer s3cret\"}]}\n";
     let mut child = Command::new(BIN)
         .args(["run", "--input"])
         .arg(&logs)
@@ -102,6 +109,10 @@ fn runs_on_your_own_logs_counting_malformed_lines() {
     assert!(s["records"].as_u64().unwrap() > 72_000);
     let alerts = std::fs::read_to_string(dir.join("out/alerts.ndjson")).unwrap();
     assert!(alerts.contains("blocked-requests-anomaly"), "the block storm in the file is found: {alerts}");
+    assert!(
+        !std::fs::read_to_string(dir.join("out/alerts.ndjson")).unwrap().contains("s3cret"),
+        "secrets never reach an alert"
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Line skipped.") && err.contains("bad=3"), "{err}");
 
@@ -118,5 +129,41 @@ fn runs_on_your_own_logs_counting_malformed_lines() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not look like logs in the configured format"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn alert_samples_redact_sensitive_headers() {
+    let dir = std::env::temp_dir().join(format!("wafwatch-redact-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut lines = String::new();
+    for i in 0..25 {
+        lines.push_str(&format!(
+            "{{\"timestamp\":{},\"action\":\"ALLOW\",\"httpStatus\":404,\"uri\":\"/.env\",\"headers\":[{{\"name\":\"Authorization\",\"value\":\"Bearer s3cret\"}},{{\"name\":\"Cookie\",\"value\":\"sid=42\"}},{{\"name\":\"User-Agent\",\"value\":\"probe\"}}]}}\n",
+            1_767_225_600_000i64 + i * 1000
+        ));
+    }
+    lines.push_str("{\"timestamp\":1767225900000,\"action\":\"ALLOW\",\"uri\":\"/\"}\n");
+    let input = dir.join("probes.ndjson");
+    std::fs::write(&input, lines).unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .args(["--redact-header", "authorization", "--redact-header", "cookie"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts = std::fs::read_to_string(dir.join("out/alerts.ndjson")).unwrap();
+    let alert: serde_json::Value =
+        serde_json::from_str(alerts.lines().next().unwrap_or_else(|| panic!("no alert"))).unwrap();
+    assert_eq!(alert["monitor_name"], "scanner-probes");
+    let headers = &alert["samples"][0]["headers"];
+    assert_eq!(headers[0]["value"], "[REDACTED]");
+    assert_eq!(headers[1]["value"], "[REDACTED]");
+    assert_eq!(headers[2]["value"], "probe");
+    assert!(!alerts.contains("s3cret") && !alerts.contains("sid=42"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
