@@ -22,7 +22,7 @@ pub fn redact(v: &mut Value, names: &[String]) {
     let sensitive = |n: &str| names.iter().any(|s| s.eq_ignore_ascii_case(n));
     match v {
         Value::Object(map) => {
-            let header_entry = map.get("name").and_then(Value::as_str).is_some_and(|n| sensitive(n));
+            let header_entry = map.get("name").and_then(Value::as_str).is_some_and(&sensitive);
             for (k, child) in map.iter_mut() {
                 if (header_entry && k == "value") || sensitive(k) {
                     *child = Value::from(REDACTED);
