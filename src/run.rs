@@ -72,6 +72,11 @@ pub struct RunArgs {
     /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored.
     #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate"])]
     pub inputs: Vec<PathBuf>,
+    /// With --input: after reading the inputs, keep reading the last one as it grows (like
+    /// `tail -f`) and alert as records arrive; intervals also close by the clock when traffic
+    /// pauses. Ctrl-C stops, writes the report and exits 0.
+    #[arg(long, requires = "inputs")]
+    pub follow: bool,
     /// Sample records shown with each alert (records of the anomalous interval that had a watched
     /// column set, or that the monitored rule tagged).
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -247,27 +252,93 @@ fn with_samples(events: Vec<Event>, samples: &crate::samples::Samples, detection
 
 /// Runs the detectors and monitors over the user's own logs.
 fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
-    use std::io::BufRead;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let started = Instant::now();
     std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+    let results_path = args.out.join("results.ndjson");
+    let alerts_path = args.out.join("alerts.ndjson");
+    let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
+    let mut alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
+    let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut emit = |outs: Vec<Out>, series: &mut Vec<Vec<AdResult>>, alerts: &mut Vec<Alert>| -> Result<(), RunError> {
+        for out in outs {
+            match out {
+                Out::Result(r) => {
+                    serde_json::to_writer(&mut results_out, &r).map_err(io(&results_path))?;
+                    results_out.write_all(b"\n").map_err(io(&results_path))?;
+                    if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
+                        series[i].push(r);
+                    }
+                }
+                Out::Alert(a) => {
+                    tracing::info!(monitor = %a.alert.monitor_name, interval = %rfc3339(a.alert.data_start_time),
+                        grade = format!("{:.2}", a.alert.anomaly_grade), samples = a.samples.len(), "Alert.");
+                    serde_json::to_writer(&mut alerts_out, &a).map_err(io(&alerts_path))?;
+                    alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
+                    // Written as they fire, so a follower of alerts.ndjson sees them at once.
+                    alerts_out.flush().map_err(io(&alerts_path))?;
+                    alerts.push(a.alert);
+                }
+            }
+        }
+        Ok(())
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    if args.follow {
+        let flag = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_io().build() {
+                let _ = rt.block_on(tokio::signal::ctrl_c());
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+
     let mut engine = Engine::new(detection, args.seed)?;
     let mut samples = sample_keeper(args, detection);
     let (mut records, mut bad) = (0u64, 0u64);
     let (mut first_ts, mut last_ts) = (i64::MAX, i64::MIN);
-    let mut events = Vec::new();
     let mut facts = Facts::default();
     let mut doc = Vec::new();
     let mut line = Vec::new();
-    for path in &args.inputs {
+    for (n, path) in args.inputs.iter().enumerate() {
+        let follow_this = args.follow && n + 1 == args.inputs.len();
         let mut input = open_input(path)?;
         let (mut lines, mut bad_here) = (0u64, 0u64);
+        // What a follower has read of a line still being written.
+        let mut partial: Vec<u8> = Vec::new();
         loop {
             line.clear();
-            let n = input
+            line.append(&mut partial);
+            let got = input
                 .read_until(b'\n', &mut line)
                 .map_err(|e| RunError::Usage(format!("reading {}: {e}", path.display())))?;
-            if n == 0 {
-                break;
+            let complete = line.ends_with(b"\n");
+            let mut last = false;
+            if got == 0 || !complete {
+                if follow_this && !stop.load(Ordering::SeqCst) {
+                    // Wait for more; meanwhile the clock closes intervals when traffic pauses.
+                    partial = std::mem::take(&mut line);
+                    std::thread::sleep(Duration::from_millis(200));
+                    // Close intervals by the clock only when the data is live (within 15 minutes of
+                    // now): a follower of an old file must not jump past records still to come.
+                    let now = Utc::now().timestamp_millis();
+                    let clock = if last_ts > i64::MIN && now - last_ts < 15 * 60_000 { now } else { last_ts };
+                    let outs = with_samples(engine.advance(clock), &samples, detection);
+                    emit(outs, &mut series, &mut alerts)?;
+                    continue;
+                }
+                // The end: a last line without a newline still counts.
+                last = true;
+            }
+            if line.trim_ascii().is_empty() {
+                if last {
+                    break;
+                }
+                continue;
             }
             if line.trim_ascii().is_empty() {
                 continue;
@@ -285,7 +356,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                         last_ts = facts.timestamp_ms;
                         let new = engine.advance(last_ts);
                         if !new.is_empty() {
-                            events.extend(with_samples(new, &samples, detection));
+                            emit(with_samples(new, &samples, detection), &mut series, &mut alerts)?;
                             samples.prune(SAMPLE_HORIZON_MS);
                         }
                     }
@@ -297,6 +368,9 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                     }
                 }
             }
+            if last {
+                break;
+            }
         }
         if lines > 0 && bad_here == lines {
             return Err(RunError::Usage(format!(
@@ -306,30 +380,11 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
         }
         bad += bad_here;
     }
-    let rest = engine.finish();
-    events.extend(with_samples(rest, &samples, detection));
-    let results_path = args.out.join("results.ndjson");
-    let alerts_path = args.out.join("alerts.ndjson");
-    let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
-    let mut alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
-    let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
-    let mut alerts = Vec::new();
-    for ev in events {
-        match ev {
-            Out::Result(r) => {
-                serde_json::to_writer(&mut results_out, &r).map_err(io(&results_path))?;
-                results_out.write_all(b"\n").map_err(io(&results_path))?;
-                if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
-                    series[i].push(r);
-                }
-            }
-            Out::Alert(a) => {
-                serde_json::to_writer(&mut alerts_out, &a).map_err(io(&alerts_path))?;
-                alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
-                alerts.push(a.alert);
-            }
-        }
+    if args.follow {
+        tracing::info!("Stopped; writing the report.");
     }
+    emit(with_samples(engine.finish(), &samples, detection), &mut series, &mut alerts)?;
+    drop(emit);
     results_out.flush().map_err(io(&results_path))?;
     alerts_out.flush().map_err(io(&alerts_path))?;
     if bad > 0 {

@@ -167,3 +167,62 @@ fn alert_samples_redact_sensitive_headers() {
     assert!(!alerts.contains("s3cret") && !alerts.contains("sid=42"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn follow_alerts_as_lines_arrive_and_ctrl_c_writes_the_report() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("wafwatch-follow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("live.ndjson");
+    let probe =
+        |ts: i64| format!("{{\"timestamp\":{ts},\"action\":\"ALLOW\",\"httpStatus\":404,\"uri\":\"/wp-login.php\"}}\n");
+    std::fs::write(&input, probe(1_767_225_600_000)).unwrap();
+    /// Kills the follower if an assertion fails, so the test cannot hang.
+    struct Guard(Option<std::process::Child>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            if let Some(c) = self.0.as_mut() {
+                let _ = c.kill();
+            }
+        }
+    }
+    let child = Command::new(BIN)
+        .args(["run", "--follow", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = Guard(Some(child));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut f = std::fs::OpenOptions::new().append(true).open(&input).unwrap();
+    for i in 1..30 {
+        f.write_all(probe(1_767_225_600_000 + i * 1000).as_bytes()).unwrap();
+    }
+    // Half a line, then the rest: it must be read as one record.
+    let last = probe(1_767_225_900_000);
+    f.write_all(&last.as_bytes()[..20]).unwrap();
+    f.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    f.write_all(&last.as_bytes()[20..]).unwrap();
+    f.flush().unwrap();
+    // The scanner-probes monitor fires while the run is still going.
+    let alerts_file = dir.join("out/alerts.ndjson");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&alerts_file).unwrap_or_default().contains("scanner-probes") {
+        assert!(std::time::Instant::now() < deadline, "no alert while following");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!dir.join("out/report.html").exists(), "the report comes at the end");
+    let child = guard.0.take().unwrap();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("records=31") && err.contains("bad=0"), "{err}");
+    assert!(dir.join("out/report.html").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
