@@ -384,7 +384,6 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
         tracing::info!("Stopped; writing the report.");
     }
     emit(with_samples(engine.finish(), &samples, detection), &mut series, &mut alerts)?;
-    drop(emit);
     results_out.flush().map_err(io(&results_path))?;
     alerts_out.flush().map_err(io(&alerts_path))?;
     if bad > 0 {
