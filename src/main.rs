@@ -148,6 +148,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tracing::error!("{e}");
                     Ok(ExitCode::from(2))
                 }
+                Err(e @ wafwatch::run::RunError::Disagreement(_)) => {
+                    tracing::error!("{e}");
+                    Ok(ExitCode::FAILURE)
+                }
                 Err(e) => Err(e.into()),
             }
         }

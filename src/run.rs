@@ -70,13 +70,19 @@ pub struct RunArgs {
     /// Run on your own logs instead of simulated traffic: NDJSON or text lines in the configured
     /// source format, gzip or not (real AWS WAF logs exported from S3 work with
     /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored.
-    #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate"])]
+    #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate", "exact_firehose"])]
     pub inputs: Vec<PathBuf>,
     /// With --input: after reading the inputs, keep reading the last one as it grows (like
     /// `tail -f`) and alert as records arrive; intervals also close by the clock when traffic
     /// pauses. Ctrl-C stops, writes the report and exits 0.
     #[arg(long, requires = "inputs")]
     pub follow: bool,
+    /// Also wrap the records in real Firehose events (1 MiB or one minute of records each,
+    /// Firehose's default processor buffer hints), call the Lambda handler itself, count its Ok,
+    /// Dropped and ProcessingFailed answers, and check each document is byte for byte the one the
+    /// record function wrote (exit status 1 if not). Slower: every record is transformed twice.
+    #[arg(long)]
+    pub exact_firehose: bool,
     /// Sample records shown with each alert (records of the anomalous interval that had a watched
     /// column set, or that the monitored rule tagged).
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -137,6 +143,9 @@ pub struct Summary {
     pub false_alerts_per_day: Option<f64>,
     /// Lines that could not be encoded.
     pub bad_records: u64,
+    /// With --exact-firehose: what the Lambda handler answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firehose: Option<crate::exact::FirehoseCounts>,
     /// Per scenario.
     pub scenarios: Vec<ScenarioScore>,
 }
@@ -153,6 +162,11 @@ pub enum RunError {
     /// The engine.
     #[error(transparent)]
     Engine(#[from] wafwatch_opensearch::engine::EngineError),
+    /// `--exact-firehose`: the Lambda handler and the record function wrote different documents.
+    #[error(
+        "the Lambda handler and the record function disagreed on {0} records (see the errors above); this is a bug, please report it"
+    )]
+    Disagreement(u64),
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -394,6 +408,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
         elapsed_s: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
         false_alerts_per_day: None,
         bad_records: bad,
+        firehose: None,
         scenarios: Vec::new(),
     };
     let span = if first_ts <= last_ts { (first_ts, last_ts + 1) } else { (0, 1) };
@@ -483,6 +498,20 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
     let mut facts = Facts::default();
     let mut doc = Vec::new();
     let mut bad = 0u64;
+    let handler_rt = if args.exact_firehose {
+        Some(
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|e| RunError::Io(format!("starting a runtime: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let mut firehose = crate::exact::FirehoseCounts::default();
+    let mut firehose_seq = 0u64;
+    // --exact-firehose: the record function's documents of the batch, to compare with the handler's.
+    let mut docs: Vec<u8> = Vec::new();
+    let mut doc_ends: Vec<Option<(usize, usize)>> = Vec::new();
     let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
     let mut alerts: Vec<Alert> = Vec::new();
     let mut notifications = 0u64;
@@ -521,15 +550,34 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
         Ok(())
     };
     for (batch, watermark) in rx {
+        docs.clear();
+        doc_ends.clear();
         for (i, line) in batch.lines().enumerate() {
             doc.clear();
             match transformer.transform_with_facts(line, batch.timestamps[i], &mut doc, &mut facts) {
                 Ok(_) => {
                     engine.observe(&facts);
                     samples.offer(&facts, line);
+                    if handler_rt.is_some() {
+                        doc_ends.push(Some((docs.len(), docs.len() + doc.len())));
+                        docs.extend_from_slice(&doc);
+                    }
                 }
-                Err(_) => bad += 1,
+                Err(_) => {
+                    bad += 1;
+                    if handler_rt.is_some() {
+                        doc_ends.push(None);
+                    }
+                }
             }
+        }
+        if let Some(rt) = &handler_rt {
+            use crate::exact::Expected;
+            let records = (0..batch.len()).map(|i| {
+                let want = doc_ends[i].map_or(Expected::Other, |(a, b)| Expected::Doc(&docs[a..b]));
+                (batch.line(i), batch.timestamps[i], want)
+            });
+            crate::exact::run_handler(rt, transformer, records, &mut firehose_seq, &mut firehose);
         }
         handle(engine.advance(watermark), &samples, &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
         samples.prune(SAMPLE_HORIZON_MS);
@@ -551,6 +599,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
         elapsed_s: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
         false_alerts_per_day: Some(false_alerts as f64 / days.max(1.0 / 24.0)),
         bad_records: bad,
+        firehose: args.exact_firehose.then_some(firehose),
         scenarios,
     };
     let report =
@@ -575,6 +624,20 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
                 tracing::info!(scenario = %s.name, start = %s.start, intervals_to_detect = n, detected_by = %by, "Detected.")
             }
             _ => tracing::warn!(scenario = %s.name, start = %s.start, "Missed."),
+        }
+    }
+    if let Some(f) = &summary.firehose {
+        tracing::info!(
+            invocations = f.invocations,
+            ok = f.ok,
+            dropped = f.dropped,
+            processing_failed = f.processing_failed,
+            mismatched = f.mismatched,
+            largest_response_bytes = f.largest_response_bytes,
+            "Lambda handler answers."
+        );
+        if f.mismatched > 0 {
+            return Err(RunError::Disagreement(f.mismatched));
         }
     }
     tracing::info!(report = %report_path.display(), "Report written.");

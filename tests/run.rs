@@ -226,3 +226,45 @@ fn follow_alerts_as_lines_arrive_and_ctrl_c_writes_the_report() {
     assert!(dir.join("out/report.html").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn exact_firehose_runs_the_lambda_handler_and_counts_its_answers() {
+    let dir = std::env::temp_dir().join(format!("wafwatch-exact-{}", std::process::id()));
+    let summary = dir.join("summary.json");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--duration",
+            "1h",
+            "--rate",
+            "5",
+            "--warmup",
+            "0s",
+            "--scenario",
+            "scanner@20m",
+            "--exact-firehose",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .arg("--summary-json")
+        .arg(&summary)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let records = s["records"].as_u64().unwrap();
+    let f = &s["firehose"];
+    assert_eq!(f["ok"].as_u64(), Some(records), "{s}");
+    assert_eq!(
+        (f["dropped"].as_u64(), f["processing_failed"].as_u64(), f["mismatched"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    // Firehose's default processor buffer hints: 1 MiB or 60 seconds, whichever comes first. At 5
+    // records a second a minute holds ~200 KB, so one event per simulated minute.
+    assert_eq!(f["invocations"].as_u64(), Some(60), "{s}");
+    let largest = f["largest_response_bytes"].as_u64().unwrap();
+    assert!(largest > 300 * 650 && largest < 1 << 20, "{largest}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Lambda handler answers."));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
