@@ -5,14 +5,12 @@ use std::fmt::Write;
 use wafwatch_transformer::config::{Format, TransformSections};
 use wafwatch_transformer::limits::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
 
-use crate::config::Loaded;
+use crate::config::{Loaded, Pipeline};
 
 /// Renders the resolved configuration for people.
-pub fn render(
-    loaded: &Loaded,
-    resolved: &TransformSections,
-    detection: &wafwatch_opensearch::detection::Detection,
-) -> String {
+pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
+    let resolved: &TransformSections = pipeline.transform.resolved();
+    let detection = &pipeline.detection;
     let mut s = String::new();
     let _ = writeln!(s, "configuration: {} ({})", loaded.origin.describe(), loaded.origin.reason());
     let src = &resolved.source;
@@ -74,20 +72,47 @@ pub fn render(
     );
     let env_len = resolved.to_compact_json().len() + TRANSFORM_CONFIG_ENV.len();
     let _ = writeln!(s, "lambda: {TRANSFORM_CONFIG_ENV} is {env_len} of Lambda's {LAMBDA_ENV_TOTAL_BYTES} bytes");
-    use wafwatch_opensearch::detection::MonitorKind;
+    use wafwatch_opensearch::detection::{FeatureSource, MonitorKind};
+    let idx = &pipeline.index;
+    let _ = writeln!(
+        s,
+        "\nindex: alias {} (indices {}, first {}), {} shard(s), {} replica(s), refresh {}; roll over at {} or {}, delete after {}",
+        idx.alias,
+        idx.pattern(),
+        idx.first_index(),
+        idx.shards,
+        idx.replicas,
+        idx.refresh_interval,
+        idx.rollover_size,
+        idx.rollover_age,
+        idx.retention
+    );
+    let mut by_type: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+    for (name, ty) in &idx.fields {
+        by_type.entry(ty.describe().to_owned()).or_default().push(name);
+    }
+    for (ty, names) in by_type {
+        let _ = writeln!(s, "  {ty:<12} {}", names.join(", "));
+    }
     let _ = writeln!(s, "\ndetectors ({}):", detection.detectors.len());
     for d in &detection.detectors {
         let features: Vec<String> = d
             .features
             .iter()
-            .map(|(name, col, agg)| {
-                let column = resolved.encode.iter().flat_map(|e| &e.columns).nth(*col).map_or("?", |c| c.name.as_str());
-                format!("{name} = {agg:?}({column})")
+            .map(|f| match &f.source {
+                FeatureSource::Column { name, .. } => format!("{} = {}({name})", f.name, f.aggregation.as_str()),
+                FeatureSource::Field { pointer, .. } => format!("{} = {}({pointer})", f.name, f.aggregation.as_str()),
             })
             .collect();
+        let entities = if d.category_fields.is_empty() {
+            String::new()
+        } else {
+            let fields: Vec<&str> = d.category_fields.iter().map(|c| detection.captures[*c].as_str()).collect();
+            format!(", per {} (at most {} entities locally)", fields.join(" + "), d.max_entities)
+        };
         let _ = writeln!(
             s,
-            "  {:<24} every {}, delay {}, shingle {}: {}",
+            "  {:<24} every {}, delay {}, shingle {}{entities}: {}",
             d.name,
             humantime::format_duration(d.interval),
             humantime::format_duration(d.window_delay),
@@ -99,17 +124,28 @@ pub fn render(
     for m in &detection.monitors {
         let what = match &m.kind {
             MonitorKind::Anomaly { detector, min_grade, min_confidence } => format!(
-                "{}: grade >= {min_grade}, confidence >= {min_confidence}",
+                "{}: grade > {min_grade}, confidence > {min_confidence}",
                 detection.detectors.get(*detector).map_or("?", |d| d.name.as_str())
             ),
-            MonitorKind::Rule { rule_name, threshold, window, .. } => {
-                format!("rule {rule_name}: >= {threshold} in {}", humantime::format_duration(*window))
-            }
+            MonitorKind::Count { filter, threshold, window, group_by } => format!(
+                "{}: >= {threshold} in {}{}",
+                filter.label(),
+                humantime::format_duration(*window),
+                group_by.map(|g| format!(" per {}", detection.captures[g])).unwrap_or_default()
+            ),
         };
-        let _ = writeln!(s, "  {:<24} {what}; throttle {}", m.name, humantime::format_duration(m.throttle));
+        let to = if m.channels.is_empty() { String::new() } else { format!("; to {}", m.channels.join(", ")) };
+        let _ = writeln!(
+            s,
+            "  {:<24} {what}; priority {}; throttle {}{to}",
+            m.name,
+            m.priority,
+            humantime::format_duration(m.throttle)
+        );
     }
-    s.push_str(
-        "\nchannels, index template, dashboards: not part of the configuration yet (OpenSearch bootstrap, issue 4)\n",
-    );
+    let _ = writeln!(s, "\nchannels ({}):", pipeline.channels.len());
+    for c in &pipeline.channels {
+        let _ = writeln!(s, "  {:<24} {} ({})", c.id(), c.kind().as_str(), c.name());
+    }
     s
 }

@@ -99,6 +99,12 @@ pub struct WafwatchFile {
     /// `[[monitor]]` (opensearch).
     #[serde(default)]
     pub monitor: Vec<wafwatch_opensearch::detection::MonitorSection>,
+    /// `[index]` (opensearch).
+    #[serde(default)]
+    pub index: wafwatch_opensearch::index::IndexSection,
+    /// `[[channel]]` (opensearch).
+    #[serde(default)]
+    pub channel: Vec<wafwatch_opensearch::channel::ChannelSection>,
 }
 
 impl WafwatchFile {
@@ -122,17 +128,67 @@ pub struct Loaded {
     pub file: WafwatchFile,
 }
 
+/// Everything the file defines, validated: what the commands run on.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// The transformer's sections, compiled.
+    pub transform: TransformConfig,
+    /// `[index]`.
+    pub index: wafwatch_opensearch::index::Index,
+    /// `[[channel]]`, values not yet resolved.
+    pub channels: Vec<wafwatch_opensearch::channel::Channel>,
+    /// `[[detector]]` and `[[monitor]]`.
+    pub detection: wafwatch_opensearch::detection::Detection,
+}
+
+impl Pipeline {
+    /// The transformer for a local run: the configured one, also reading the fields the detectors
+    /// and monitors need (category fields, feature fields, group-by fields).
+    pub fn local_transformer(&self) -> wafwatch_transformer::Transformer {
+        let captures: Vec<wafwatch_transformer::pointer::Pointer> = self
+            .detection
+            .captures
+            .iter()
+            .filter_map(|p| wafwatch_transformer::pointer::Pointer::parse(p).ok())
+            .collect();
+        wafwatch_transformer::Transformer::with_captures(self.transform.clone(), &captures)
+    }
+}
+
 impl Loaded {
-    /// Validates the detectors and monitors, checking what crosses sections: each feature's column
-    /// must be one the transformer writes, each monitor's detector must exist.
-    pub fn detection(
-        &self,
-        transform: &TransformConfig,
-    ) -> Result<wafwatch_opensearch::detection::Detection, LoadError> {
+    /// Validates the whole file: the transformer's sections first (the others refer to their
+    /// columns and rules), then `[index]`, `[[channel]]`, `[[detector]]` and `[[monitor]]`, with
+    /// every problem of those reported at once and what crosses sections checked: a feature's
+    /// column exists, a category field is mapped as keyword or ip, a monitor's detector, rule and
+    /// channels exist.
+    pub fn pipeline(&self) -> Result<Pipeline, LoadError> {
+        use wafwatch_opensearch::{channel, detection, index};
+        let transform = self.transform_config()?;
+        let resolved = transform.resolved();
         let columns: Vec<&str> = transform.column_names().collect();
-        let rules: Vec<&str> = transform.resolved().rule.iter().map(|r| r.name.as_str()).collect();
-        wafwatch_opensearch::detection::validate(&self.file.detector, &self.file.monitor, &columns, &rules)
-            .map_err(|e| LoadError::Invalid(e.with_origin(self.origin.describe())))
+        let rules: Vec<(&str, wafwatch_transformer::config::Severity)> =
+            resolved.rule.iter().map(|r| (r.name.as_str(), r.severity)).collect();
+        let encode_fields: Vec<&str> = resolved.encode.iter().map(|e| e.field.as_str()).collect();
+        let mut problems = Vec::new();
+        let index =
+            index::validate(&self.file.index, &encode_fields, &columns).map_err(|e| problems.extend(e.problems)).ok();
+        let channels =
+            channel::validate(&self.file.channel).map_err(|e| problems.extend(e.problems)).unwrap_or_default();
+        let channel_ids: Vec<&str> = self.file.channel.iter().map(|c| c.id.as_str()).collect();
+        let field_type = |p: &str| index.as_ref().and_then(|i| i.field_type(p));
+        let ctx =
+            detection::Context { columns: &columns, rules: &rules, channels: &channel_ids, field_type: &field_type };
+        let detection = detection::validate(&self.file.detector, &self.file.monitor, &ctx)
+            .map_err(|e| problems.extend(e.problems))
+            .ok();
+        match (index, detection) {
+            (Some(index), Some(detection)) if problems.is_empty() => {
+                Ok(Pipeline { transform, index, channels, detection })
+            }
+            _ => Err(LoadError::Invalid(
+                wafwatch_transformer::ConfigError { origin: None, problems }.with_origin(self.origin.describe()),
+            )),
+        }
     }
 
     /// Validates and compiles the transformer's sections, expanding `${VAR}` from the environment.
@@ -216,7 +272,7 @@ mod tests {
             BUNDLED_DEFAULT_TOML
         );
         let loaded = parse(&text, Origin::Flag("w.toml".into())).unwrap();
-        let err = loaded.detection(&loaded.transform_config().unwrap()).unwrap_err().to_string();
+        let err = loaded.pipeline().unwrap_err().to_string();
         assert!(err.starts_with("w.toml: `detector[5].features[0].column`: `B_actoin` is not a column"), "{err}");
     }
 
@@ -232,22 +288,38 @@ mod tests {
     }
 
     #[test]
-    fn the_bundled_default_and_the_preset_load_with_no_variables() {
+    fn the_bundled_default_and_the_presets_load_with_no_variables() {
         let loaded = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap();
-        let bundled = loaded.transform_config().unwrap();
-        let detection = loaded.detection(&bundled).unwrap();
-        assert_eq!(detection.detectors.len(), 5);
-        assert_eq!(detection.monitors.len(), 8);
-        assert_eq!(bundled.column_names().count(), 10);
-        let preset =
-            parse(include_str!("../presets/aws-waf.toml"), Origin::Bundled).unwrap().transform_config().unwrap();
+        let pipeline = loaded.pipeline().unwrap();
+        assert_eq!(pipeline.detection.detectors.len(), 5);
+        assert_eq!(pipeline.detection.monitors.len(), 9);
+        assert_eq!(pipeline.transform.column_names().count(), 10);
+        assert_eq!(pipeline.detection.captures, ["/clientIp"], "the per-IP monitor's group-by field");
+        let preset = parse(include_str!("../presets/aws-waf.toml"), Origin::Bundled).unwrap().pipeline().unwrap();
         assert_eq!(
-            preset.column_names().collect::<Vec<_>>(),
-            bundled.column_names().collect::<Vec<_>>(),
+            preset.transform.column_names().collect::<Vec<_>>(),
+            pipeline.transform.column_names().collect::<Vec<_>>(),
             "the preset keeps the same ten columns so detectors and dashboards work on either"
         );
-        let text =
-            parse(include_str!("../presets/text-logs.toml"), Origin::Bundled).unwrap().transform_config().unwrap();
-        assert_eq!(text.format(), wafwatch_transformer::config::Format::Text);
+        assert_eq!(preset.index.field_type("/httpRequest/clientIp"), Some(wafwatch_opensearch::index::FieldType::Ip));
+        let text = parse(include_str!("../presets/text-logs.toml"), Origin::Bundled).unwrap().pipeline().unwrap();
+        assert_eq!(text.transform.format(), wafwatch_transformer::config::Format::Text);
+        assert_eq!(text.detection.monitors.len(), 5);
+    }
+
+    #[test]
+    fn problems_of_every_section_are_reported_together() {
+        let text = format!(
+            "{BUNDLED_DEFAULT_TOML}\n[[monitor]]\nname = \"x\"\nrule = \"failed-login\"\nthreshold = 1\ngroup_by = \"/requestId\"\nchannels = [\"pager\"]\n"
+        )
+        .replace("name = \"waf-logs\"", "name = \"WAF\"");
+        let err = parse(&text, Origin::Flag("w.toml".into())).unwrap().pipeline().unwrap_err().to_string();
+        for needle in [
+            "`index.name`: `WAF`: an index alias is lower-case",
+            "`monitor[9].channels[0]`: no [[channel]] with id `pager` (they are: security-team)",
+            "`monitor[9].group_by`: `/requestId` is not mapped",
+        ] {
+            assert!(err.contains(needle), "missing {needle} in {err}");
+        }
     }
 }

@@ -88,9 +88,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => {
             let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let cfg = loaded.transform_config()?;
-            let detection = loaded.detection(&cfg)?;
-            write_stdout(&wafwatch::check::render(&loaded, cfg.resolved(), &detection))?;
+            let pipeline = loaded.pipeline()?;
+            write_stdout(&wafwatch::check::render(&loaded, &pipeline))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Default) => {
@@ -139,10 +138,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run(args) => {
             let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let transform = loaded.transform_config()?;
-            let detection = loaded.detection(&transform)?;
-            let transformer = Transformer::new(transform);
-            match wafwatch::run::run(&args, &transformer, &detection) {
+            let pipeline = loaded.pipeline()?;
+            let transformer = pipeline.local_transformer();
+            match wafwatch::run::run(&args, &transformer, &pipeline.detection) {
                 Ok(_) => Ok(ExitCode::SUCCESS),
                 Err(wafwatch::run::RunError::Usage(e)) => {
                     tracing::error!("{e}");

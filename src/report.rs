@@ -70,6 +70,25 @@ fn chart(out: &mut String, results: &[AdResult], labels: &[Label], alerts: &[&Al
     );
 }
 
+/// Adds a result to a detector's chart series. Results of a per-entity detector for the same
+/// interval are merged into one point (the highest value of each feature, the highest grade), so
+/// the series holds one point per interval whatever the number of entities.
+pub fn push_series(series: &mut Vec<AdResult>, mut r: AdResult) {
+    if let Some(last) = series.last_mut()
+        && last.data_start_time == r.data_start_time
+    {
+        for (a, b) in last.feature_data.iter_mut().zip(&r.feature_data) {
+            a.data = a.data.max(b.data);
+        }
+        last.anomaly_grade = last.anomaly_grade.max(r.anomaly_grade);
+        return;
+    }
+    r.entity = None;
+    r.relevant_attribution.clear();
+    r.expected_values.clear();
+    series.push(r);
+}
+
 fn parse(s: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(s).map(|d| d.timestamp_millis()).unwrap_or(0)
 }
@@ -127,10 +146,16 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
     out.push_str("</table>");
     for (d, results) in detection.detectors.iter().zip(series) {
         let mine: Vec<&Alert> = alerts.iter().filter(|a| a.detector_name == d.name).collect();
-        let features: Vec<String> = d.features.iter().map(|(n, _, agg)| format!("{n} ({agg:?})")).collect();
+        let features: Vec<String> =
+            d.features.iter().map(|f| format!("{} ({})", f.name, f.aggregation.as_str())).collect();
+        let per_entity = if d.category_fields.is_empty() {
+            ""
+        } else {
+            " Per entity: each interval shows the highest value and grade across its entities."
+        };
         let _ = write!(
             out,
-            "<h2 class=\"detector\">{}</h2><p>{} every {}, shingle {}; {} alerts. Shaded: scenario windows; red bars: anomaly grade; dots: alerts.</p>",
+            "<h2 class=\"detector\">{}</h2><p>{} every {}, shingle {}; {} alerts. Shaded: scenario windows; red bars: anomaly grade; dots: alerts.{per_entity}</p>",
             esc(&d.name),
             esc(&features.join(", ")),
             humantime::format_duration(d.interval),
@@ -139,12 +164,17 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
         );
         chart(&mut out, results, labels, &mine, t0, t1);
     }
-    out.push_str("<h2>Alerts</h2><table><tr><th>monitor</th><th>interval</th><th>grade</th><th>confidence</th><th>features</th></tr>");
+    out.push_str("<h2>Alerts</h2><table><tr><th>monitor</th><th>entity</th><th>interval</th><th>grade</th><th>confidence</th><th>features</th></tr>");
     for a in alerts {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>",
             esc(&a.monitor_name),
+            esc(&a
+                .entity
+                .as_ref()
+                .map(|e| e.iter().map(|v| format!("{}={}", v.name, v.value)).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()),
             rfc(a.data_start_time),
             a.anomaly_grade,
             a.confidence,

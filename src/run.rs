@@ -250,15 +250,12 @@ enum Out {
 }
 
 /// Attaches samples to alerts as they are produced, while their interval's samples are kept.
-fn with_samples(events: Vec<Event>, samples: &crate::samples::Samples, detection: &Detection) -> Vec<Out> {
+fn with_samples(events: Vec<Event>, samples: &crate::samples::Samples) -> Vec<Out> {
     events
         .into_iter()
         .filter_map(|ev| match ev {
             Event::Result(r) => Some(Out::Result(r)),
-            Event::Alert(a) => Some(Out::Alert(AlertOut {
-                samples: samples.for_alert(detection, &a.detector_name, a.data_start_time),
-                alert: a,
-            })),
+            Event::Alert(a) => Some(Out::Alert(AlertOut { samples: samples.for_alert(&a), alert: a })),
             Event::Renotify { .. } => None,
         })
         .collect()
@@ -283,7 +280,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                     serde_json::to_writer(&mut results_out, &r).map_err(io(&results_path))?;
                     results_out.write_all(b"\n").map_err(io(&results_path))?;
                     if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
-                        series[i].push(r);
+                        crate::report::push_series(&mut series[i], r);
                     }
                 }
                 Out::Alert(a) => {
@@ -341,7 +338,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                     // now): a follower of an old file must not jump past records still to come.
                     let now = Utc::now().timestamp_millis();
                     let clock = if last_ts > i64::MIN && now - last_ts < 15 * 60_000 { now } else { last_ts };
-                    let outs = with_samples(engine.advance(clock), &samples, detection);
+                    let outs = with_samples(engine.advance(clock), &samples);
                     emit(outs, &mut series, &mut alerts)?;
                     continue;
                 }
@@ -370,7 +367,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                         last_ts = facts.timestamp_ms;
                         let new = engine.advance(last_ts);
                         if !new.is_empty() {
-                            emit(with_samples(new, &samples, detection), &mut series, &mut alerts)?;
+                            emit(with_samples(new, &samples), &mut series, &mut alerts)?;
                             samples.prune(SAMPLE_HORIZON_MS);
                         }
                     }
@@ -397,7 +394,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
     if args.follow {
         tracing::info!("Stopped; writing the report.");
     }
-    emit(with_samples(engine.finish(), &samples, detection), &mut series, &mut alerts)?;
+    emit(with_samples(engine.finish(), &samples), &mut series, &mut alerts)?;
     results_out.flush().map_err(io(&results_path))?;
     alerts_out.flush().map_err(io(&alerts_path))?;
     if bad > 0 {
@@ -528,7 +525,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
                     serde_json::to_writer(&mut *results_out, &r).map_err(io(&results_path))?;
                     results_out.write_all(b"\n").map_err(io(&results_path))?;
                     if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
-                        series[i].push(r);
+                        crate::report::push_series(&mut series[i], r);
                     }
                 }
                 Event::Alert(a) => {
@@ -536,10 +533,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
                     tracing::info!(monitor = %a.monitor_name, interval = %rfc3339(a.data_start_time), grade = format!("{:.2}", a.anomaly_grade),
                         features = %a.feature_data.iter().map(|f| format!("{}={:.3}", f.feature_name, f.data)).collect::<Vec<_>>().join(" "),
                         "Alert.");
-                    let out = AlertOut {
-                        samples: samples.for_alert(detection, &a.detector_name, a.data_start_time),
-                        alert: a,
-                    };
+                    let out = AlertOut { samples: samples.for_alert(&a), alert: a };
                     serde_json::to_writer(&mut *alerts_out, &out).map_err(io(&alerts_path))?;
                     alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
                     alerts.push(out.alert);
@@ -647,7 +641,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wafwatch_opensearch::detection::{Aggregation, Detector};
+    use wafwatch_opensearch::detection::{Aggregation, Detector, Feature, FeatureSource};
 
     const T0: i64 = 1_767_225_600_000;
     const MIN: i64 = 60_000;
@@ -656,12 +650,15 @@ mod tests {
         Alert {
             monitor_name: monitor.into(),
             detector_name: detector.into(),
+            entity: None,
+            priority: 2,
             start_time: T0 + (minute + 2) * MIN,
             data_start_time: T0 + minute * MIN,
             data_end_time: T0 + (minute + 1) * MIN,
             anomaly_grade: 0.9,
             confidence: 1.0,
             feature_data: vec![],
+            expected_values: vec![],
             relevant_attribution: vec![],
         }
     }
@@ -681,12 +678,22 @@ mod tests {
         let detection = Detection {
             detectors: vec![Detector {
                 name: "d".into(),
-                features: vec![("f".into(), 0, Aggregation::Avg)],
+                description: String::new(),
+                features: vec![Feature {
+                    name: "f".into(),
+                    source: FeatureSource::Column { index: 0, name: "c".into() },
+                    aggregation: Aggregation::Avg,
+                }],
                 interval: Duration::from_secs(60),
                 window_delay: Duration::from_secs(60),
                 shingle_size: 8,
+                category_fields: vec![],
+                max_entities: 100,
+                imputation: None,
+                suppress: vec![],
             }],
             monitors: vec![],
+            captures: vec![],
         };
         let labels = [label("a", 100, 110), label("b", 200, 210), label("c", 300, 310)];
         let alerts = [

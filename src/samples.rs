@@ -1,13 +1,15 @@
 //! Sample records for alerts, with sensitive headers redacted.
 //!
-//! While the run encodes records it keeps, per detector and interval (and per threshold monitor and
-//! minute), the first few records that had a watched column set (or the monitored rule matched).
+//! While the run encodes records it keeps, per detector and interval (and per count monitor and
+//! minute), and per entity or group value, the first few records that had a watched column set (or
+//! that the monitor counts).
 //! An alert then shows them, so the person paged sees what the anomalous traffic looked like.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
-use wafwatch_opensearch::detection::{Detection, MonitorKind};
+use wafwatch_opensearch::detection::{Detection, DocFilter, FeatureSource, MonitorKind};
+use wafwatch_opensearch::engine::Alert;
 use wafwatch_transformer::Facts;
 
 /// Header names redacted by default (compared ignoring case).
@@ -36,35 +38,82 @@ pub fn redact(v: &mut Value, names: &[String]) {
     }
 }
 
-/// Keeps a few sample records per detector interval and per threshold-monitor minute.
+/// Most entities (or group values) sampled per detector interval or monitor minute: a bound on
+/// memory when a per-entity detector sees many entities.
+pub const MAX_SAMPLED_ENTITIES: usize = 1_000;
+
+/// Raw sample records by entity key ("" when the watch has no entity).
+type PerEntity = HashMap<String, Vec<Vec<u8>>>;
+
+/// Keeps a few sample records per detector interval and per count-monitor minute, per entity.
 pub struct Samples {
-    per_key: HashMap<(usize, i64), Vec<Vec<u8>>>,
-    /// Per detector: (interval ms, columns watched); then one entry per threshold monitor.
-    watches: Vec<(i64, Watch)>,
+    per_key: HashMap<(usize, i64), PerEntity>,
+    /// One per detector, then one per monitor (only count monitors sample on their own).
+    watches: Vec<Watch>,
+    monitor_watch: HashMap<String, usize>,
     max: usize,
     redact: Vec<String>,
     newest: i64,
+    key: String,
 }
 
-enum Watch {
-    Columns(Vec<usize>),
-    Rule(usize),
+struct Watch {
+    interval: i64,
+    what: What,
+    /// Captures whose values make the entity key.
+    entity: Vec<usize>,
+}
+
+enum What {
+    /// Records with any of these columns set (or, with `any_field`, any record).
+    Columns { columns: Vec<usize>, any_field: bool },
+    /// Records a count monitor counts.
+    Filter(DocFilter),
+    /// Nothing (anomaly monitors sample through their detector).
+    None,
 }
 
 impl Samples {
-    /// Keeps up to `max` records per interval, redacting `redact` headers when shown.
+    /// Keeps up to `max` records per interval (and entity), redacting `redact` headers when shown.
     pub fn new(detection: &Detection, max: usize, redact: Vec<String>) -> Self {
-        let mut watches: Vec<(i64, Watch)> = detection
+        let mut watches: Vec<Watch> = detection
             .detectors
             .iter()
-            .map(|d| (d.interval.as_millis() as i64, Watch::Columns(d.features.iter().map(|f| f.1).collect())))
+            .map(|d| Watch {
+                interval: d.interval.as_millis() as i64,
+                what: What::Columns {
+                    columns: d
+                        .features
+                        .iter()
+                        .filter_map(|f| match f.source {
+                            FeatureSource::Column { index, .. } => Some(index),
+                            FeatureSource::Field { .. } => None,
+                        })
+                        .collect(),
+                    any_field: d.features.iter().any(|f| matches!(f.source, FeatureSource::Field { .. })),
+                },
+                entity: d.category_fields.clone(),
+            })
             .collect();
+        let mut monitor_watch = HashMap::new();
         for m in &detection.monitors {
-            if let MonitorKind::Rule { rule, .. } = m.kind {
-                watches.push((60_000, Watch::Rule(rule)));
-            }
+            let watch = match &m.kind {
+                MonitorKind::Anomaly { detector, .. } => *detector,
+                MonitorKind::Count { filter, group_by, .. } => {
+                    watches.push(Watch {
+                        interval: 60_000,
+                        what: What::Filter(filter.clone()),
+                        entity: group_by.iter().copied().collect(),
+                    });
+                    watches.len() - 1
+                }
+            };
+            monitor_watch.insert(m.name.clone(), watch);
         }
-        Samples { per_key: HashMap::new(), watches, max, redact, newest: 0 }
+        if watches.is_empty() {
+            watches.push(Watch { interval: 60_000, what: What::None, entity: Vec::new() });
+        }
+        Samples { per_key: HashMap::new(), watches, monitor_watch, max, redact, newest: 0, key: String::new() }
     }
 
     /// Offers one record.
@@ -73,17 +122,36 @@ impl Samples {
             return;
         }
         self.newest = self.newest.max(facts.timestamp_ms);
-        for (i, (interval, watch)) in self.watches.iter().enumerate() {
-            let hit = match watch {
-                Watch::Columns(cols) => cols.iter().any(|c| facts.columns.get(*c).copied().unwrap_or(false)),
-                Watch::Rule(r) => facts.rules.contains(r),
-            };
-            if hit {
-                let start = facts.timestamp_ms - facts.timestamp_ms.rem_euclid(*interval);
-                let v = self.per_key.entry((i, start)).or_default();
-                if v.len() < self.max {
-                    v.push(record.strip_suffix(b"\n").unwrap_or(record).to_vec());
+        'watches: for (i, w) in self.watches.iter().enumerate() {
+            let hit = match &w.what {
+                What::Columns { columns, any_field } => {
+                    *any_field || columns.iter().any(|c| facts.columns.get(*c).copied().unwrap_or(false))
                 }
+                What::Filter(f) => f.matches(&facts.rules, facts.severity),
+                What::None => false,
+            };
+            if !hit {
+                continue;
+            }
+            self.key.clear();
+            for (j, c) in w.entity.iter().enumerate() {
+                if j > 0 {
+                    self.key.push('\u{1f}');
+                }
+                match facts.captured.get(*c) {
+                    Some(Some(v)) => self.key.push_str(v),
+                    // Not in any entity, so never shown with one.
+                    _ => continue 'watches,
+                }
+            }
+            let start = facts.timestamp_ms - facts.timestamp_ms.rem_euclid(w.interval);
+            let per = self.per_key.entry((i, start)).or_default();
+            if !per.contains_key(self.key.as_str()) && per.len() >= MAX_SAMPLED_ENTITIES {
+                continue;
+            }
+            let v = per.entry(self.key.clone()).or_default();
+            if v.len() < self.max {
+                v.push(record.strip_suffix(b"\n").unwrap_or(record).to_vec());
             }
         }
     }
@@ -94,32 +162,13 @@ impl Samples {
         self.per_key.retain(|(_, start), _| *start >= cutoff);
     }
 
-    /// The samples for an alert from `source` (a detector name, or `rule:NAME`) on the interval
-    /// starting at `start`, redacted.
-    pub fn for_alert(&self, detection: &Detection, source: &str, start: i64) -> Vec<Value> {
-        let index = match source.strip_prefix("rule:") {
-            None => detection.detectors.iter().position(|d| d.name == source),
-            Some(rule) => {
-                let rules: Vec<usize> = detection
-                    .monitors
-                    .iter()
-                    .filter_map(|m| {
-                        if let MonitorKind::Rule { ref rule_name, .. } = m.kind {
-                            Some(rule_name.as_str())
-                        } else {
-                            None
-                        }
-                    })
-                    .enumerate()
-                    .filter(|(_, n)| *n == rule)
-                    .map(|(i, _)| i)
-                    .collect();
-                rules.first().map(|i| detection.detectors.len() + i)
-            }
-        };
-        let Some(index) = index else { return Vec::new() };
+    /// The samples for an alert (of its monitor, interval and entity), redacted.
+    pub fn for_alert(&self, alert: &Alert) -> Vec<Value> {
+        let Some(&watch) = self.monitor_watch.get(&alert.monitor_name) else { return Vec::new() };
+        let key = alert.entity.as_ref().map(|e| e.iter().map(|v| v.value.as_str()).collect::<Vec<_>>().join("\u{1f}"));
         self.per_key
-            .get(&(index, start))
+            .get(&(watch, alert.data_start_time))
+            .and_then(|per| per.get(key.as_deref().unwrap_or("")))
             .into_iter()
             .flatten()
             .map(|raw| {

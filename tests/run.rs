@@ -268,3 +268,92 @@ fn exact_firehose_runs_the_lambda_handler_and_counts_its_answers() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Lambda handler answers."));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn per_entity_detectors_and_grouped_monitors_name_the_entity() {
+    let dir = std::env::temp_dir().join(format!("wafwatch-entity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The bundled default plus a detector per client IP of the blocked requests it sends.
+    let config = format!(
+        "{}\n[[detector]]\nname = \"blocked-per-ip\"\ncategory_field = [\"/clientIp\"]\nmax_entities = 10\n\
+         features = [{{ name = \"blocked\", column = \"B_action\", aggregation = \"sum\" }}, {{ name = \"paths\", field = \"/uri\", aggregation = \"cardinality\" }}]\n\
+         [[monitor]]\nname = \"blocked-per-ip-anomaly\"\ndetector = \"blocked-per-ip\"\n",
+        wafwatch_transformer::BUNDLED_DEFAULT_TOML
+    );
+    let config_path = dir.join("wafwatch.toml");
+    std::fs::write(&config_path, config).unwrap();
+    // Three clients, 10 requests a minute each for 400 minutes, about one in ten blocked. From
+    // minute 360, 10.0.0.2 has every request blocked; from minute 380, 10.0.0.3 has 25 refused
+    // logins a minute.
+    let t0 = 1_767_225_600_000i64;
+    let mut lines = String::new();
+    for minute in 0..400i64 {
+        for (c, ip) in ["10.0.0.1", "10.0.0.2", "10.0.0.3"].iter().enumerate() {
+            for k in 0..10i64 {
+                let blocked = (minute * 7 + k * 3 + c as i64) % 10 == 0 || (*ip == "10.0.0.2" && minute >= 360);
+                let action = if blocked { "BLOCK" } else { "ALLOW" };
+                lines.push_str(&format!(
+                    "{{\"timestamp\":{},\"action\":\"{action}\",\"httpStatus\":200,\"country\":\"US\",\"clientIp\":\"{ip}\",\"uri\":\"/p{}\"}}\n",
+                    t0 + minute * 60_000 + c as i64 * 1000 + k * 5000,
+                    k % 3
+                ));
+            }
+        }
+        if minute >= 380 {
+            for k in 0..25i64 {
+                lines.push_str(&format!(
+                    "{{\"timestamp\":{},\"action\":\"ALLOW\",\"httpStatus\":401,\"country\":\"US\",\"clientIp\":\"10.0.0.3\",\"uri\":\"/login\",\"headers\":[{{\"name\":\"Cookie\",\"value\":\"sid=s3cret\"}}]}}\n",
+                    t0 + minute * 60_000 + 500 + k * 2000
+                ));
+            }
+        }
+    }
+    let input = dir.join("logs.ndjson");
+    std::fs::write(&input, lines).unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config_path)
+        .args(["run", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let alerts: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("out/alerts.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let entity = |a: &serde_json::Value| a["entity"][0]["value"].as_str().unwrap_or("").to_owned();
+    let per_ip: Vec<&serde_json::Value> =
+        alerts.iter().filter(|a| a["monitor_name"] == "blocked-per-ip-anomaly").collect();
+    assert!(!per_ip.is_empty(), "{alerts:?}");
+    assert_eq!(entity(per_ip[0]), "10.0.0.2", "{per_ip:?}");
+    assert_eq!(per_ip[0]["entity"][0]["name"], "clientIp");
+    assert!(per_ip[0]["data_start_time"].as_i64().unwrap() >= t0 + 360 * 60_000);
+    assert!(per_ip[0]["samples"].as_array().unwrap().iter().all(|s| s["clientIp"] == "10.0.0.2"));
+    let logins: Vec<&serde_json::Value> =
+        alerts.iter().filter(|a| a["monitor_name"] == "failed-logins-per-ip").collect();
+    assert_eq!(logins.len(), 1, "{logins:?}");
+    assert_eq!(entity(logins[0]), "10.0.0.3");
+    assert_eq!(
+        logins[0]["data_start_time"].as_i64(),
+        Some(t0 + 380 * 60_000),
+        "20 refused logins within the first minute"
+    );
+    let samples = logins[0]["samples"].as_array().unwrap();
+    assert!(samples.len() == 3 && samples.iter().all(|s| s["clientIp"] == "10.0.0.3" && s["uri"] == "/login"));
+    assert_eq!(samples[0]["headers"][0]["value"], "[REDACTED]");
+    // The results carry the entity and the cardinality of the paths (3: /p0, /p1, /p2).
+    let results = std::fs::read_to_string(dir.join("out/results.ndjson")).unwrap();
+    let r: serde_json::Value = results
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["detector_id"] == "blocked-per-ip")
+        .unwrap();
+    assert_eq!(r["feature_data"][1]["data"], 3.0);
+    assert!(r["entity"][0]["value"].as_str().unwrap().starts_with("10.0.0."));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
