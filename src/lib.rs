@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod config;
+pub mod deliver;
 pub mod exact;
 pub mod report;
 pub mod run;

@@ -139,9 +139,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => {
             let loaded = wafwatch::config::load(cli.config.as_deref())?;
             let pipeline = loaded.pipeline()?;
-            let transformer = pipeline.local_transformer();
-            match wafwatch::run::run(&args, &transformer, &pipeline.detection) {
-                Ok(_) => Ok(ExitCode::SUCCESS),
+            match wafwatch::run::run(&args, &pipeline) {
+                Ok(summary) => match summary.deliveries {
+                    Some(d) if d.failed > 0 => {
+                        tracing::error!(
+                            failed = d.failed,
+                            "Some alerts could not be delivered (see the warnings above)."
+                        );
+                        Ok(ExitCode::FAILURE)
+                    }
+                    _ => Ok(ExitCode::SUCCESS),
+                },
                 Err(wafwatch::run::RunError::Usage(e)) => {
                     tracing::error!("{e}");
                     Ok(ExitCode::from(2))

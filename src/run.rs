@@ -87,6 +87,14 @@ pub struct RunArgs {
     /// column set, or that the monitored rule tagged).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub samples: usize,
+    /// Send alerts (and throttled repeats) to the monitors' channels reachable from here: SNS
+    /// (through the AWS SDK, with --region/--profile/--endpoint-url), Slack, Chime, Teams and
+    /// webhooks. Off by default, so a machine with credentials never pages anyone by accident.
+    #[arg(long)]
+    pub deliver: bool,
+    /// AWS access for SNS channels (with --deliver).
+    #[command(flatten)]
+    pub aws: wafwatch_log_simulator::aws::AwsArgs,
     /// Header whose value is redacted in samples, repeatable (default: authorization, cookie,
     /// set-cookie, proxy-authorization, x-api-key). Names compare ignoring case.
     #[arg(long = "redact-header", value_name = "NAME")]
@@ -146,6 +154,11 @@ pub struct Summary {
     /// With --exact-firehose: what the Lambda handler answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firehose: Option<crate::exact::FirehoseCounts>,
+    /// With --deliver: what the channels accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<crate::deliver::DeliveryCounts>,
+    /// Late documents and per-entity model counts.
+    pub engine: wafwatch_opensearch::engine::EngineStats,
     /// Per scenario.
     pub scenarios: Vec<ScenarioScore>,
 }
@@ -244,58 +257,119 @@ fn open_input(path: &Path) -> Result<Box<dyn std::io::BufRead>, RunError> {
     Ok(if gzip { Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(reader))) } else { Box::new(reader) })
 }
 
-enum Out {
-    Result(AdResult),
-    Alert(AlertOut),
+/// Where the engine's events go: results.ndjson, alerts.ndjson (with samples), the report's series,
+/// the log, and with `--deliver` the channels.
+struct Outputs<'a> {
+    detection: &'a Detection,
+    results_path: PathBuf,
+    alerts_path: PathBuf,
+    results_out: std::io::BufWriter<std::fs::File>,
+    alerts_out: std::io::BufWriter<std::fs::File>,
+    series: Vec<Vec<AdResult>>,
+    alerts: Vec<Alert>,
+    /// Alerts and throttled repeats: what a live monitor would have sent.
+    notifications: u64,
+    deliverer: Option<crate::deliver::Deliverer>,
+    /// Flush alerts.ndjson at each alert (--follow: someone may be watching it).
+    flush_each_alert: bool,
 }
 
-/// Attaches samples to alerts as they are produced, while their interval's samples are kept.
-fn with_samples(events: Vec<Event>, samples: &crate::samples::Samples) -> Vec<Out> {
-    events
-        .into_iter()
-        .filter_map(|ev| match ev {
-            Event::Result(r) => Some(Out::Result(r)),
-            Event::Alert(a) => Some(Out::Alert(AlertOut { samples: samples.for_alert(&a), alert: a })),
-            Event::Renotify { .. } => None,
+impl<'a> Outputs<'a> {
+    fn new(
+        args: &RunArgs,
+        detection: &'a Detection,
+        deliverer: Option<crate::deliver::Deliverer>,
+    ) -> Result<Self, RunError> {
+        std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
+        let results_path = args.out.join("results.ndjson");
+        let alerts_path = args.out.join("alerts.ndjson");
+        let results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
+        let alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
+        Ok(Outputs {
+            detection,
+            results_path,
+            alerts_path,
+            results_out,
+            alerts_out,
+            series: vec![Vec::new(); detection.detectors.len()],
+            alerts: Vec::new(),
+            notifications: 0,
+            deliverer,
+            flush_each_alert: args.follow,
         })
-        .collect()
-}
+    }
 
-/// Runs the detectors and monitors over the user's own logs.
-fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let started = Instant::now();
-    std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
-    let results_path = args.out.join("results.ndjson");
-    let alerts_path = args.out.join("alerts.ndjson");
-    let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
-    let mut alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
-    let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
-    let mut alerts: Vec<Alert> = Vec::new();
-    let mut emit = |outs: Vec<Out>, series: &mut Vec<Vec<AdResult>>, alerts: &mut Vec<Alert>| -> Result<(), RunError> {
-        for out in outs {
-            match out {
-                Out::Result(r) => {
-                    serde_json::to_writer(&mut results_out, &r).map_err(io(&results_path))?;
-                    results_out.write_all(b"\n").map_err(io(&results_path))?;
-                    if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
-                        crate::report::push_series(&mut series[i], r);
+    /// Handles the engine's events; alerts get the samples of their interval (kept by `samples`).
+    fn handle(&mut self, events: Vec<Event>, samples: &crate::samples::Samples) -> Result<(), RunError> {
+        for ev in events {
+            match ev {
+                Event::Result(r) => {
+                    serde_json::to_writer(&mut self.results_out, &r).map_err(io(&self.results_path))?;
+                    self.results_out.write_all(b"\n").map_err(io(&self.results_path))?;
+                    if let Some(i) = self.detection.detectors.iter().position(|d| d.name == r.detector_id) {
+                        crate::report::push_series(&mut self.series[i], r);
                     }
                 }
-                Out::Alert(a) => {
-                    tracing::info!(monitor = %a.alert.monitor_name, interval = %rfc3339(a.alert.data_start_time),
-                        grade = format!("{:.2}", a.alert.anomaly_grade), samples = a.samples.len(), "Alert.");
-                    serde_json::to_writer(&mut alerts_out, &a).map_err(io(&alerts_path))?;
-                    alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
-                    // Written as they fire, so a follower of alerts.ndjson sees them at once.
-                    alerts_out.flush().map_err(io(&alerts_path))?;
-                    alerts.push(a.alert);
+                Event::Alert(a) => {
+                    self.notifications += 1;
+                    let entity = a
+                        .entity
+                        .as_ref()
+                        .map(|e| e.iter().map(|v| format!("{}={}", v.name, v.value)).collect::<Vec<_>>().join(" "));
+                    tracing::info!(monitor = %a.monitor_name, entity = entity.as_deref().unwrap_or("-"),
+                        interval = %rfc3339(a.data_start_time), grade = format!("{:.2}", a.anomaly_grade),
+                        features = %a.feature_data.iter().map(|f| format!("{}={:.3}", f.feature_name, f.data)).collect::<Vec<_>>().join(" "),
+                        "Alert.");
+                    if let Some(d) = &mut self.deliverer {
+                        d.send(&a, false);
+                    }
+                    let out = AlertOut { samples: samples.for_alert(&a), alert: a };
+                    serde_json::to_writer(&mut self.alerts_out, &out).map_err(io(&self.alerts_path))?;
+                    self.alerts_out.write_all(b"\n").map_err(io(&self.alerts_path))?;
+                    if self.flush_each_alert {
+                        self.alerts_out.flush().map_err(io(&self.alerts_path))?;
+                    }
+                    self.alerts.push(out.alert);
+                }
+                Event::Renotify(a) => {
+                    self.notifications += 1;
+                    if let Some(d) = &mut self.deliverer {
+                        d.send(&a, true);
+                    }
                 }
             }
         }
         Ok(())
-    };
+    }
+
+    fn flush(&mut self) -> Result<(), RunError> {
+        self.results_out.flush().map_err(io(&self.results_path))?;
+        self.alerts_out.flush().map_err(io(&self.alerts_path))
+    }
+
+    /// What was delivered, logged, for the summary.
+    fn deliveries(&self) -> Option<crate::deliver::DeliveryCounts> {
+        self.deliverer.as_ref().map(|d| {
+            let total = d.total();
+            for (id, c) in &d.counts {
+                tracing::info!(channel = %id, sent = c.sent, failed = c.failed, skipped = c.skipped, "Deliveries.");
+            }
+            total
+        })
+    }
+}
+
+/// Runs the detectors and monitors over the user's own logs.
+fn run_inputs(
+    args: &RunArgs,
+    transformer: &Transformer,
+    detection: &Detection,
+    deliverer: Option<crate::deliver::Deliverer>,
+) -> Result<Summary, RunError> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let started = Instant::now();
+    let mut outputs = Outputs::new(args, detection, deliverer)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     if args.follow {
@@ -338,8 +412,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                     // now): a follower of an old file must not jump past records still to come.
                     let now = Utc::now().timestamp_millis();
                     let clock = if last_ts > i64::MIN && now - last_ts < 15 * 60_000 { now } else { last_ts };
-                    let outs = with_samples(engine.advance(clock), &samples);
-                    emit(outs, &mut series, &mut alerts)?;
+                    outputs.handle(engine.advance(clock), &samples)?;
                     continue;
                 }
                 // The end: a last line without a newline still counts.
@@ -367,7 +440,7 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
                         last_ts = facts.timestamp_ms;
                         let new = engine.advance(last_ts);
                         if !new.is_empty() {
-                            emit(with_samples(new, &samples), &mut series, &mut alerts)?;
+                            outputs.handle(new, &samples)?;
                             samples.prune(SAMPLE_HORIZON_MS);
                         }
                     }
@@ -394,9 +467,8 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
     if args.follow {
         tracing::info!("Stopped; writing the report.");
     }
-    emit(with_samples(engine.finish(), &samples), &mut series, &mut alerts)?;
-    results_out.flush().map_err(io(&results_path))?;
-    alerts_out.flush().map_err(io(&alerts_path))?;
+    outputs.handle(engine.finish(), &samples)?;
+    outputs.flush()?;
     if bad > 0 {
         tracing::warn!(bad, "Lines could not be read and were skipped.");
     }
@@ -406,34 +478,62 @@ fn run_inputs(args: &RunArgs, transformer: &Transformer, detection: &Detection) 
         false_alerts_per_day: None,
         bad_records: bad,
         firehose: None,
+        deliveries: outputs.deliveries(),
+        engine: engine.stats(),
         scenarios: Vec::new(),
     };
     let span = if first_ts <= last_ts { (first_ts, last_ts + 1) } else { (0, 1) };
     let report_path = args.out.join("report.html");
-    std::fs::write(&report_path, crate::report::html(&summary, &[], &series, &alerts, detection, args, span))
-        .map_err(io(&report_path))?;
+    let report = crate::report::html(&summary, &[], &outputs.series, &outputs.alerts, detection, args, span);
+    std::fs::write(&report_path, report).map_err(io(&report_path))?;
     if let Some(path) = &args.summary_json {
         std::fs::write(path, serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n").map_err(io(path))?;
     }
-    tracing::info!(records, bad, alerts = alerts.len(), report = %report_path.display(), "Run finished.");
+    tracing::info!(records, bad, alerts = outputs.alerts.len(), notifications = outputs.notifications,
+        report = %report_path.display(), "Run finished.");
     Ok(summary)
 }
 
-/// Runs the pipeline: on simulated traffic, scored against its labels, or on `--input` files.
-pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> Result<Summary, RunError> {
-    if !args.inputs.is_empty() {
-        if detection.detectors.is_empty() && detection.monitors.is_empty() {
-            return Err(RunError::Usage(
-                "the configuration has no [[detector]] or [[monitor]]: there is nothing to detect with".into(),
-            ));
-        }
-        return run_inputs(args, transformer, detection);
+/// Resolves the channels for `--deliver`; the alerts link to the report this run writes.
+fn deliverer(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<crate::deliver::Deliverer, RunError> {
+    let report = std::path::absolute(args.out.join("report.html")).unwrap_or_else(|_| args.out.join("report.html"));
+    let link = format!("file://{}", report.display());
+    let rules: Vec<(&str, wafwatch_transformer::config::Severity, &str)> = pipeline
+        .transform
+        .resolved()
+        .rule
+        .iter()
+        .map(|r| (r.name.as_str(), r.severity, r.description.as_deref().unwrap_or("")))
+        .collect();
+    let pattern = pipeline.index.pattern();
+    let site = wafwatch_opensearch::message::Site { index_pattern: &pattern, link: Some(&link), rules: &rules };
+    let d = crate::deliver::Deliverer::new(&pipeline.channels, &pipeline.detection, &site, args.aws.clone())
+        .map_err(|e| RunError::Usage(e.to_string()))?;
+    if d.channel_ids().is_empty() {
+        return Err(RunError::Usage("--deliver: no monitor names a [[channel]]; there is nowhere to deliver".into()));
     }
-    if !(args.rate.is_finite() && args.rate > 0.0) {
+    tracing::info!(channels = %d.channel_ids().join(", "), "Delivering alerts.");
+    Ok(d)
+}
+
+/// Runs the pipeline: on simulated traffic, scored against its labels, or on `--input` files.
+pub fn run(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<Summary, RunError> {
+    let detection = &pipeline.detection;
+    let transformer = &pipeline.local_transformer();
+    if !args.inputs.is_empty() && detection.detectors.is_empty() && detection.monitors.is_empty() {
+        return Err(RunError::Usage(
+            "the configuration has no [[detector]] or [[monitor]]: there is nothing to detect with".into(),
+        ));
+    }
+    if args.inputs.is_empty() && !(args.rate.is_finite() && args.rate > 0.0) {
         return Err(RunError::Usage(format!("--rate must be positive, got {}", args.rate)));
     }
-    if detection.detectors.is_empty() {
+    if args.inputs.is_empty() && detection.detectors.is_empty() {
         return Err(RunError::Usage("the configuration has no [[detector]]: there is nothing to detect with".into()));
+    }
+    let deliverer = if args.deliver { Some(deliverer(args, pipeline)?) } else { None };
+    if !args.inputs.is_empty() {
+        return run_inputs(args, transformer, detection, deliverer);
     }
     let started = Instant::now();
     let scenarios: Vec<ScenarioSpec> = if args.scenarios.is_empty() {
@@ -452,11 +552,7 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
         scenarios,
         anomaly_rate: args.anomaly_rate,
     };
-    std::fs::create_dir_all(&args.out).map_err(io(&args.out))?;
-    let results_path = args.out.join("results.ndjson");
-    let alerts_path = args.out.join("alerts.ndjson");
-    let mut results_out = std::io::BufWriter::new(std::fs::File::create(&results_path).map_err(io(&results_path))?);
-    let mut alerts_out = std::io::BufWriter::new(std::fs::File::create(&alerts_path).map_err(io(&alerts_path))?);
+    let mut outputs = Outputs::new(args, detection, deliverer)?;
 
     // Generation on its own thread; batches of one simulated minute, at most 16 in flight.
     let (tx, rx) = mpsc::sync_channel::<(Batch, i64)>(16);
@@ -509,40 +605,6 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
     // --exact-firehose: the record function's documents of the batch, to compare with the handler's.
     let mut docs: Vec<u8> = Vec::new();
     let mut doc_ends: Vec<Option<(usize, usize)>> = Vec::new();
-    let mut series: Vec<Vec<AdResult>> = vec![Vec::new(); detection.detectors.len()];
-    let mut alerts: Vec<Alert> = Vec::new();
-    let mut notifications = 0u64;
-    let mut handle = |events: Vec<Event>,
-                      samples: &crate::samples::Samples,
-                      series: &mut Vec<Vec<AdResult>>,
-                      alerts: &mut Vec<Alert>,
-                      results_out: &mut dyn Write,
-                      alerts_out: &mut dyn Write|
-     -> Result<(), RunError> {
-        for ev in events {
-            match ev {
-                Event::Result(r) => {
-                    serde_json::to_writer(&mut *results_out, &r).map_err(io(&results_path))?;
-                    results_out.write_all(b"\n").map_err(io(&results_path))?;
-                    if let Some(i) = detection.detectors.iter().position(|d| d.name == r.detector_id) {
-                        crate::report::push_series(&mut series[i], r);
-                    }
-                }
-                Event::Alert(a) => {
-                    notifications += 1;
-                    tracing::info!(monitor = %a.monitor_name, interval = %rfc3339(a.data_start_time), grade = format!("{:.2}", a.anomaly_grade),
-                        features = %a.feature_data.iter().map(|f| format!("{}={:.3}", f.feature_name, f.data)).collect::<Vec<_>>().join(" "),
-                        "Alert.");
-                    let out = AlertOut { samples: samples.for_alert(&a), alert: a };
-                    serde_json::to_writer(&mut *alerts_out, &out).map_err(io(&alerts_path))?;
-                    alerts_out.write_all(b"\n").map_err(io(&alerts_path))?;
-                    alerts.push(out.alert);
-                }
-                Event::Renotify { .. } => notifications += 1,
-            }
-        }
-        Ok(())
-    };
     for (batch, watermark) in rx {
         docs.clear();
         doc_ends.clear();
@@ -573,31 +635,33 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
             });
             crate::exact::run_handler(rt, transformer, records, &mut firehose_seq, &mut firehose);
         }
-        handle(engine.advance(watermark), &samples, &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+        outputs.handle(engine.advance(watermark), &samples)?;
         samples.prune(SAMPLE_HORIZON_MS);
         pb.inc(1);
     }
-    handle(engine.finish(), &samples, &mut series, &mut alerts, &mut results_out, &mut alerts_out)?;
+    outputs.handle(engine.finish(), &samples)?;
     pb.finish_and_clear();
-    results_out.flush().map_err(io(&results_path))?;
-    alerts_out.flush().map_err(io(&alerts_path))?;
+    outputs.flush()?;
     let (labels, records) = generator.join().map_err(|_| RunError::Io("the simulator thread failed".into()))?;
     if bad > 0 {
         tracing::warn!(records = bad, "Records failed to encode.");
     }
 
     let days = duration_ms as f64 / 86_400_000.0;
-    let (scenarios, false_alerts) = score(&labels, &alerts, detection, start_ms, args.warmup.as_millis() as i64);
+    let (scenarios, false_alerts) =
+        score(&labels, &outputs.alerts, detection, start_ms, args.warmup.as_millis() as i64);
     let summary = Summary {
         records,
         elapsed_s: (started.elapsed().as_secs_f64() * 100.0).round() / 100.0,
         false_alerts_per_day: Some(false_alerts as f64 / days.max(1.0 / 24.0)),
         bad_records: bad,
         firehose: args.exact_firehose.then_some(firehose),
+        deliveries: outputs.deliveries(),
+        engine: engine.stats(),
         scenarios,
     };
-    let report =
-        crate::report::html(&summary, &labels, &series, &alerts, detection, args, (start_ms, start_ms + duration_ms));
+    let span = (start_ms, start_ms + duration_ms);
+    let report = crate::report::html(&summary, &labels, &outputs.series, &outputs.alerts, detection, args, span);
     let report_path = args.out.join("report.html");
     std::fs::write(&report_path, report).map_err(io(&report_path))?;
     if let Some(path) = &args.summary_json {
@@ -606,8 +670,8 @@ pub fn run(args: &RunArgs, transformer: &Transformer, detection: &Detection) -> 
     }
     tracing::info!(
         records,
-        alerts = alerts.len(),
-        notifications,
+        alerts = outputs.alerts.len(),
+        notifications = outputs.notifications,
         false_alerts,
         elapsed_s = summary.elapsed_s,
         "Run finished."

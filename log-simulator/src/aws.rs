@@ -11,8 +11,8 @@ pub struct AwsArgs {
     /// Named profile from ~/.aws/config.
     #[arg(long, env = "AWS_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
-    /// Send S3 and Firehose requests to this endpoint instead of AWS (any compatible server, such
-    /// as moto on loopback).
+    /// Send S3, Firehose and SNS requests to this endpoint instead of AWS (any compatible server,
+    /// such as moto on loopback).
     #[arg(long, env = "WAFWATCH_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
 }

@@ -138,15 +138,9 @@ pub enum Event {
     Result(AdResult),
     /// A new alert.
     Alert(Alert),
-    /// A repeat notification of an active alert, after its throttle period.
-    Renotify {
-        /// The monitor.
-        monitor: String,
-        /// The entity, if any.
-        entity: Option<Vec<EntityValue>>,
-        /// When.
-        at: i64,
-    },
+    /// A repeat notification of an active alert, after its throttle period, with the values of
+    /// the result that repeated it (`start_time` is when).
+    Renotify(Alert),
 }
 
 #[derive(Debug, Clone)]
@@ -747,28 +741,30 @@ impl Engine {
             m.active.remove(key);
             return;
         }
+        let alert = || Alert {
+            monitor_name: m.mon.name.clone(),
+            detector_name: source.to_owned(),
+            entity,
+            priority: m.mon.priority,
+            start_time: at,
+            data_start_time: r.data_start_time,
+            data_end_time: r.data_end_time,
+            anomaly_grade: r.anomaly_grade,
+            confidence: r.confidence,
+            feature_data: r.feature_data.clone(),
+            expected_values: r.expected_values.clone(),
+            relevant_attribution: r.relevant_attribution.clone(),
+        };
         match m.active.get_mut(key) {
             None => {
+                let a = alert();
                 m.active.insert(key.to_owned(), AlertState { last_notified: at });
-                events.push(Event::Alert(Alert {
-                    monitor_name: m.mon.name.clone(),
-                    detector_name: source.to_owned(),
-                    entity,
-                    priority: m.mon.priority,
-                    start_time: at,
-                    data_start_time: r.data_start_time,
-                    data_end_time: r.data_end_time,
-                    anomaly_grade: r.anomaly_grade,
-                    confidence: r.confidence,
-                    feature_data: r.feature_data.clone(),
-                    expected_values: r.expected_values.clone(),
-                    relevant_attribution: r.relevant_attribution.clone(),
-                }));
+                events.push(Event::Alert(a));
             }
             Some(state) => {
                 if at - state.last_notified >= throttle {
                     state.last_notified = at;
-                    events.push(Event::Renotify { monitor: m.mon.name.clone(), entity, at });
+                    events.push(Event::Renotify(alert()));
                 }
             }
         }
@@ -953,7 +949,7 @@ mod tests {
                 match ev {
                     Event::Result(r) => results.push(r),
                     Event::Alert(a) => alerts.push(a),
-                    Event::Renotify { .. } => renotify += 1,
+                    Event::Renotify(_) => renotify += 1,
                 }
             }
         }
@@ -1090,7 +1086,7 @@ mod tests {
         assert_eq!(alerts(&events).len(), 1);
         let repeats: Vec<i64> = events
             .iter()
-            .filter_map(|e| if let Event::Renotify { at, .. } = e { Some(*at / 60_000) } else { None })
+            .filter_map(|e| if let Event::Renotify(a) = e { Some(a.start_time / 60_000) } else { None })
             .collect();
         assert_eq!(repeats, [10, 20]);
         // Normal again, then anomalous: a new alert. A grade exactly at the threshold is not above it.

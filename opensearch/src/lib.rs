@@ -7,6 +7,8 @@
 //! - the sections of `wafwatch.toml` this crate owns, their types and validation: [`index`]
 //!   (`[index]`: alias, rollover, retention, field mapping), [`detection`] (`[[detector]]`,
 //!   `[[monitor]]`) and [`channel`] (`[[channel]]`);
+//! - [`message`]: the alert messages, one mustache template per monitor, rendered by the alerting
+//!   plugin in OpenSearch and by `wafwatch run --deliver` locally;
 //! - [`engine`]: the local engine that evaluates the same detectors and monitors offline with
 //!   Random Cut Forest (`wafwatch run`).
 
@@ -15,3 +17,4 @@ pub mod connection;
 pub mod detection;
 pub mod engine;
 pub mod index;
+pub mod message;
