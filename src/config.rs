@@ -105,6 +105,9 @@ pub struct WafwatchFile {
     /// `[[channel]]` (opensearch).
     #[serde(default)]
     pub channel: Vec<wafwatch_opensearch::channel::ChannelSection>,
+    /// `[access]` (opensearch).
+    #[serde(default)]
+    pub access: wafwatch_opensearch::index::AccessSection,
 }
 
 impl WafwatchFile {
@@ -139,9 +142,50 @@ pub struct Pipeline {
     pub channels: Vec<wafwatch_opensearch::channel::Channel>,
     /// `[[detector]]` and `[[monitor]]`.
     pub detection: wafwatch_opensearch::detection::Detection,
+    /// `[access]`, not yet expanded.
+    pub access: wafwatch_opensearch::index::AccessSection,
 }
 
 impl Pipeline {
+    /// What the bootstrap builds from. `mode` says how `${VAR}`s and secrets are read: live (apply,
+    /// status, destroy) or as placeholders (plan, which must not need them).
+    pub fn bootstrap_spec(
+        &self,
+        mode: wafwatch_opensearch::channel::Resolve,
+        env: &dyn Fn(&str) -> Option<String>,
+        dashboards: wafwatch_opensearch::bootstrap::Dashboards,
+    ) -> Result<wafwatch_opensearch::bootstrap::Spec, String> {
+        use wafwatch_opensearch::channel::expand;
+        let channels = self
+            .channels
+            .iter()
+            .map(|c| c.resolve_with(mode, env).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let arn = match &self.access.firehose_role_arn {
+            Some(raw) => expand(raw, mode, env).map_err(|e| format!("`access.firehose_role_arn`: {e}"))?,
+            None => String::new(),
+        };
+        if !arn.is_empty() && !arn.starts_with("{{") && !wafwatch_opensearch::channel::valid_iam_role_arn(&arn) {
+            return Err(format!(
+                "`access.firehose_role_arn`: `{arn}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            ));
+        }
+        Ok(wafwatch_opensearch::bootstrap::Spec {
+            index: self.index.clone(),
+            detection: self.detection.clone(),
+            channels,
+            rules: self
+                .transform
+                .resolved()
+                .rule
+                .iter()
+                .map(|r| (r.name.clone(), r.severity, r.description.clone().unwrap_or_default()))
+                .collect(),
+            firehose_access: (!arn.is_empty()).then(|| (self.access.role.clone(), arn)),
+            dashboards,
+        })
+    }
+
     /// The transformer for a local run: the configured one, also reading the fields the detectors
     /// and monitors need (category fields, feature fields, group-by fields).
     pub fn local_transformer(&self) -> wafwatch_transformer::Transformer {
@@ -183,7 +227,7 @@ impl Loaded {
             .ok();
         match (index, detection) {
             (Some(index), Some(detection)) if problems.is_empty() => {
-                Ok(Pipeline { transform, index, channels, detection })
+                Ok(Pipeline { transform, index, channels, detection, access: self.file.access.clone() })
             }
             _ => Err(LoadError::Invalid(
                 wafwatch_transformer::ConfigError { origin: None, problems }.with_origin(self.origin.describe()),

@@ -9,6 +9,7 @@
 //! - `wafwatch-log-simulator`: the traffic simulator behind `wafwatch simulate`;
 //! - `wafwatch-opensearch`: the OpenSearch connection today (see its docs).
 
+pub mod bootstrap;
 pub mod check;
 pub mod config;
 pub mod deliver;

@@ -51,6 +51,13 @@ enum Command {
     /// Writes report.html, results.ndjson and alerts.ndjson to --out. Exit status 0 when the run
     /// completes (see the summary for what was detected), 2 for bad options or configuration.
     Run(Box<wafwatch::run::RunArgs>),
+    /// Create and keep in step the OpenSearch side: index template, ISM policy, first index,
+    /// Firehose's security role, notification channels, anomaly detectors, monitors, dashboards.
+    ///
+    /// `plan` needs no network; `apply` is safe to run on every deploy; `status` shows detector
+    /// states, recent anomalies and active alerts; `destroy --yes` removes what apply created.
+    #[command(subcommand)]
+    Bootstrap(wafwatch::bootstrap::BootstrapCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +142,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             Ok(rt.block_on(wafwatch_log_simulator::run::main(*args)))
+        }
+        Command::Bootstrap(cmd) => {
+            let loaded = wafwatch::config::load(cli.config.as_deref())?;
+            let pipeline = loaded.pipeline()?;
+            wafwatch::bootstrap::run(cmd, &pipeline)
         }
         Command::Run(args) => {
             let loaded = wafwatch::config::load(cli.config.as_deref())?;

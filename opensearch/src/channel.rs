@@ -194,8 +194,8 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Expands `raw`; in placeholder mode an unset variable becomes `{{env:NAME}}`.
-fn expand(raw: &str, mode: Resolve, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
+/// Expands `${VAR}`s in a setting; in placeholder mode an unset variable becomes `{{env:NAME}}`.
+pub fn expand(raw: &str, mode: Resolve, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
     let mut placeholders: Vec<String> = Vec::new();
     loop {
         let lookup =

@@ -100,6 +100,29 @@ impl Default for IndexSection {
     }
 }
 
+fn default_role() -> String {
+    "wafwatch_firehose".into()
+}
+
+/// `[access]`: fine-grained access control on Amazon OpenSearch Service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSection {
+    /// The Firehose delivery role's ARN; when set (after `${VAR}` expansion), the bootstrap creates
+    /// `role` with only the permissions Firehose needs and maps this ARN to it.
+    #[serde(default)]
+    pub firehose_role_arn: Option<String>,
+    /// The security role's name. Default `wafwatch_firehose`.
+    #[serde(default = "default_role")]
+    pub role: String,
+}
+
+impl Default for AccessSection {
+    fn default() -> Self {
+        AccessSection { firehose_role_arn: None, role: default_role() }
+    }
+}
+
 /// How a field is mapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

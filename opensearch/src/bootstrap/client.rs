@@ -1,0 +1,204 @@
+//! The bootstrap's HTTP side: requests to the cluster and to Dashboards through the `opensearch`
+//! crate, with retries of the answers worth retrying and one-sentence explanations of the others.
+
+use std::future::Future;
+use std::time::Duration;
+
+use opensearch::OpenSearch;
+use opensearch::http::Method;
+use opensearch::http::headers::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+use super::Body;
+
+/// Which service a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The OpenSearch cluster.
+    Cluster,
+    /// OpenSearch Dashboards.
+    Dashboards,
+}
+
+/// An answer: its status and its body (JSON when it parses, else `Value::String` of the text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The server's reason: `error.root_cause[0].reason`, `error.reason`, `message`, or the text.
+    pub fn reason(&self) -> String {
+        let b = &self.body;
+        b.pointer("/error/root_cause/0/reason")
+            .or_else(|| b.pointer("/error/reason"))
+            .or_else(|| b.get("error").filter(|e| e.is_string()))
+            .or_else(|| b.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| match b {
+                Value::String(s) => s.chars().take(300).collect(),
+                Value::Null => String::new(),
+                other => other.to_string().chars().take(300).collect(),
+            })
+    }
+
+    /// The error type (`error.type` or `error.root_cause[0].type`).
+    pub fn error_type(&self) -> Option<&str> {
+        self.body
+            .pointer("/error/type")
+            .or_else(|| self.body.pointer("/error/root_cause/0/type"))
+            .and_then(Value::as_str)
+    }
+}
+
+/// A request that could not be made at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot reach {what} at {url}: {reason} (check the URL, the network and that it is running)")]
+pub struct Unreachable {
+    /// "OpenSearch" or "OpenSearch Dashboards".
+    pub what: &'static str,
+    /// Its URL.
+    pub url: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the bootstrap sends requests through.
+pub trait Api {
+    /// Sends one request.
+    fn send(
+        &self,
+        target: Target,
+        method: &str,
+        path: &str,
+        body: Option<&Body>,
+    ) -> impl Future<Output = Result<Reply, Unreachable>>;
+}
+
+/// How often and how long to retry 429, 502, 503 and 504.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all.
+    pub attempts: u32,
+    /// The first wait; each next one doubles, up to `max_delay`.
+    pub base_delay: Duration,
+    /// The longest wait.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { attempts: 6, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(16) }
+    }
+}
+
+/// Whether an answer is worth retrying: throttled, or a gateway or service briefly unavailable.
+pub fn retryable(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// The boundary of the multipart body of a Dashboards import.
+const BOUNDARY: &str = "wafwatch-saved-objects-7d3f9a2b6c1e4d08";
+
+/// A Dashboards import body: one part named `file` with a `.ndjson` filename, lines ending in CRLF.
+pub fn multipart(ndjson: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ndjson.len() + 256);
+    out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+    out.extend_from_slice(b"Content-Disposition: form-data; name=\"file\"; filename=\"wafwatch.ndjson\"\r\n");
+    out.extend_from_slice(b"Content-Type: application/ndjson\r\n\r\n");
+    for line in ndjson.lines() {
+        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    out
+}
+
+/// The cluster and Dashboards clients, built by [`crate::connection::ConnectionArgs`].
+pub struct Clients {
+    /// The cluster.
+    pub cluster: OpenSearch,
+    /// Its URL, for messages.
+    pub cluster_url: String,
+    /// Dashboards (its origin; paths carry the prefix), if it is to be used.
+    pub dashboards: Option<OpenSearch>,
+    /// Its URL, for messages.
+    pub dashboards_url: String,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+fn method(m: &str) -> Method {
+    match m {
+        "PUT" => Method::Put,
+        "POST" => Method::Post,
+        "DELETE" => Method::Delete,
+        "HEAD" => Method::Head,
+        _ => Method::Get,
+    }
+}
+
+impl Api for Clients {
+    async fn send(&self, target: Target, m: &str, path: &str, body: Option<&Body>) -> Result<Reply, Unreachable> {
+        let (client, url, what) = match target {
+            Target::Cluster => (Some(&self.cluster), &self.cluster_url, "OpenSearch"),
+            Target::Dashboards => (self.dashboards.as_ref(), &self.dashboards_url, "OpenSearch Dashboards"),
+        };
+        let Some(client) = client else {
+            return Err(Unreachable { what, url: url.clone(), reason: "no URL was given".into() });
+        };
+        let (path_only, query) = path.split_once('?').unwrap_or((path, ""));
+        let query: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut headers = HeaderMap::new();
+            let bytes: Option<Vec<u8>> = match body {
+                Some(Body::Json(v)) => Some(v.to_string().into_bytes()),
+                Some(Body::Ndjson(text)) => {
+                    if let Ok(v) = HeaderValue::from_str(&format!("multipart/form-data; boundary={BOUNDARY}")) {
+                        headers.insert(HeaderName::from_static("content-type"), v);
+                    }
+                    Some(multipart(text))
+                }
+                None => None,
+            };
+            if target == Target::Dashboards {
+                headers.insert(HeaderName::from_static("osd-xsrf"), HeaderValue::from_static("true"));
+            }
+            let q = (!query.is_empty()).then_some(&query);
+            let sent = client.send(method(m), path_only, headers, q, bytes, None).await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => return Err(Unreachable { what, url: url.clone(), reason: e.to_string() }),
+            };
+            let status = response.status_code().as_u16();
+            if retryable(status) && attempt < self.retry.attempts {
+                let wait = self.retry.base_delay.saturating_mul(1 << (attempt - 1).min(16)).min(self.retry.max_delay);
+                tracing::warn!(status, path = %path_only, attempt, wait_ms = wait.as_millis() as u64, "Retrying.");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let text = response.text().await.unwrap_or_default();
+            let body =
+                serde_json::from_str(&text).unwrap_or(if text.is_empty() { Value::Null } else { Value::String(text) });
+            return Ok(Reply { status, body });
+        }
+    }
+}
