@@ -125,3 +125,47 @@ fn a_name_the_plugin_would_refuse_is_refused_at_load_naming_the_key() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn apply_status_and_destroy_say_what_is_wrong_before_touching_anything() {
+    // Nothing listens on port 9: one sentence naming the URL, exit status 1.
+    let out = wafwatch(
+        &["bootstrap", "apply", "--opensearch-url", "http://127.0.0.1:9"],
+        &[("WAFWATCH_ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:t")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach OpenSearch at http://127.0.0.1:9"));
+    // A variable apply needs is not set: exit status 2, naming the channel and the variable.
+    let out = wafwatch(&["bootstrap", "apply", "--opensearch-url", "http://127.0.0.1:9"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "channel `security-team`, `topic_arn`: environment variable `WAFWATCH_ALERT_TOPIC_ARN` is not set"
+        )
+    );
+    // No URL at all.
+    let out = wafwatch(&["bootstrap", "status"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no OpenSearch URL: pass --opensearch-url or set WAFWATCH_OPENSEARCH_URL")
+    );
+    // destroy asks for --yes.
+    let out = wafwatch(&["bootstrap", "destroy", "--opensearch-url", "http://127.0.0.1:9"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run it again with --yes"));
+    // A bad historical range.
+    let out = wafwatch(
+        &[
+            "bootstrap",
+            "apply",
+            "--opensearch-url",
+            "http://127.0.0.1:9",
+            "--historical",
+            "2026-02-01T00:00:00Z..2026-01-01T00:00:00Z",
+        ],
+        &[("WAFWATCH_ALERT_TOPIC_ARN", "arn:aws:sns:us-east-1:111122223333:t")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--historical: the end must come after the start"));
+}

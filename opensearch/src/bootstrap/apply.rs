@@ -488,8 +488,8 @@ pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions)
         while !has_docs {
             if started.elapsed() >= limit {
                 return Err(BootstrapError::Precondition(format!(
-                    "no document reached {alias} within {}s: send traffic (Firehose, or the simulator) and apply again",
-                    limit.as_secs()
+                    "no document reached {alias} within {}: send traffic (Firehose, or the simulator) and apply again",
+                    humantime::format_duration(limit)
                 )));
             }
             tokio::time::sleep(opts.poll).await;

@@ -1,0 +1,425 @@
+//! `apply`, `status` and `destroy` through the real `opensearch` client against a loopback cluster
+//! that enforces the contract.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod support;
+
+use std::time::Duration;
+
+use support::cluster::Cluster;
+use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, BootstrapError, Report, apply, destroy, status};
+use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
+use wafwatch_opensearch::bootstrap::{Spec, bodies};
+use wafwatch_opensearch::connection::ConnectionArgs;
+
+fn clients(cluster: &Cluster) -> Clients {
+    let conn = ConnectionArgs { url: Some(cluster.url.clone()), ..ConnectionArgs::default() };
+    Clients {
+        cluster: conn.client(None).unwrap(),
+        cluster_url: cluster.url.clone(),
+        dashboards: Some(conn.client(None).unwrap()),
+        dashboards_url: format!("{}/_dashboards", cluster.url),
+        retry: RetryPolicy { attempts: 4, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) },
+    }
+}
+
+fn opts() -> ApplyOptions {
+    ApplyOptions { poll: Duration::from_millis(20), ..ApplyOptions::default() }
+}
+
+async fn run(cluster: &Cluster, spec: &Spec, o: &ApplyOptions) -> Result<Report, BootstrapError> {
+    apply(&clients(cluster), &cluster.url, spec, o).await
+}
+
+/// Applies, lets documents arrive, applies again: the whole deployment.
+async fn deployed(cluster: &Cluster, spec: &Spec) {
+    run(cluster, spec, &opts()).await.unwrap();
+    cluster.ingest("waf-logs", 10);
+    run(cluster, spec, &opts()).await.unwrap();
+}
+
+fn action_of(report: &Report, kind: &str, name: &str) -> Action {
+    report
+        .outcomes
+        .iter()
+        .find(|o| o.kind == kind && o.name == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {:#?}", report.outcomes))
+        .action
+        .clone()
+}
+
+fn position(writes: &[String], needle: &str) -> usize {
+    writes.iter().position(|w| w.contains(needle)).unwrap_or_else(|| panic!("no write {needle} in {writes:#?}"))
+}
+
+#[tokio::test]
+async fn first_apply_waits_for_data_then_completes_and_a_second_apply_writes_nothing() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+
+    // 1. An empty cluster: everything but the detectors and their monitors.
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    let writes = cluster.writes();
+    assert!(
+        position(&writes, "PUT /_index_template/") < position(&writes, "PUT /waf-logs-000001"),
+        "template before index"
+    );
+    assert!(
+        position(&writes, "PUT /_plugins/_ism/policies/") < position(&writes, "PUT /waf-logs-000001"),
+        "policy before index"
+    );
+    assert!(
+        position(&writes, "POST /_plugins/_notifications/configs")
+            < position(&writes, "POST /_plugins/_alerting/monitors"),
+        "channel before monitor"
+    );
+    for (kind, name) in [
+        ("index template", "wafwatch-waf-logs"),
+        ("ISM policy", "wafwatch-waf-logs"),
+        ("index", "waf-logs-000001"),
+        ("security role", "wafwatch_firehose"),
+        ("role mapping", "wafwatch_firehose"),
+        ("channel", "security-team"),
+        ("monitor", "server-errors"),
+        ("monitor", "failed-logins-per-ip"),
+        ("dashboards", "wafwatch-waf-logs-overview"),
+    ] {
+        assert_eq!(action_of(&report, kind, name), Action::Created, "{kind} {name}");
+    }
+    assert_eq!(action_of(&report, "detector", "blocked-requests"), Action::Waiting);
+    assert_eq!(action_of(&report, "monitor", "blocked-requests-anomaly"), Action::Waiting);
+    {
+        let s = cluster.state.lock().unwrap();
+        assert!(s.detectors.is_empty());
+        assert!(s.indices["waf-logs-000001"].aliases["waf-logs"], "the write index");
+        assert_eq!(s.indices["waf-logs-000001"].mapping["clientIp"], "ip", "the template's mapping applied");
+        assert_eq!(
+            s.mappings["wafwatch_firehose"]["backend_roles"][0],
+            "arn:aws:iam::111122223333:role/wafwatch-firehose"
+        );
+        assert_eq!(
+            s.channels["security-team"]["sns"]["topic_arn"],
+            "arn:aws:sns:us-east-1:111122223333:wafwatch-alerts"
+        );
+        assert_eq!(s.saved.len(), 9);
+    }
+
+    // 2. Documents arrive: the detectors are created and started, their monitors follow.
+    cluster.ingest("waf-logs", 1000);
+    cluster.clear_log();
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "detector", "http-errors"), Action::Created);
+    assert_eq!(action_of(&report, "monitor", "http-errors-anomaly"), Action::Created);
+    assert_eq!(action_of(&report, "channel", "security-team"), Action::Unchanged);
+    assert_eq!(report.writes, 5 * 2 + 5, "five creates, five starts, five AD monitors: {:#?}", cluster.writes());
+    {
+        let s = cluster.state.lock().unwrap();
+        assert_eq!(s.detectors.len(), 5);
+        assert!(s.detectors.values().all(|d| d.running));
+        // Each AD monitor reads its own detector's id at bool.filter[1].
+        let (det_id, _) = s.detectors.iter().find(|(_, d)| d.body["name"] == "http-errors").unwrap();
+        let (mon, _) = s.monitors.values().find(|(m, _)| m["name"] == "http-errors-anomaly").unwrap();
+        assert_eq!(
+            mon.pointer("/inputs/0/search/query/query/bool/filter/1/term/detector_id/value").unwrap(),
+            det_id.as_str()
+        );
+    }
+
+    // 3. Nothing changed: no write at all.
+    cluster.clear_log();
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(report.writes, 0);
+    assert!(cluster.writes().is_empty(), "{:#?}", cluster.writes());
+    assert!(report.outcomes.iter().all(|o| o.action == Action::Unchanged), "{:#?}", report.outcomes);
+    assert_eq!(cluster.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_changed_detector_is_stopped_updated_and_restarted_and_a_new_category_recreates_it() {
+    let cluster = Cluster::start().await;
+    let mut spec = support::deployed_spec();
+    deployed(&cluster, &spec).await;
+    let id_before = {
+        let s = cluster.state.lock().unwrap();
+        s.detectors.iter().find(|(_, d)| d.body["name"] == "blocked-requests").unwrap().0.clone()
+    };
+
+    spec.detection.detectors[0].shingle_size = 4;
+    cluster.clear_log();
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "detector", "blocked-requests"), Action::Updated);
+    let writes = cluster.writes();
+    assert_eq!(
+        writes,
+        [
+            format!("POST /_plugins/_anomaly_detection/detectors/{id_before}/_stop"),
+            format!("PUT /_plugins/_anomaly_detection/detectors/{id_before}"),
+            format!("POST /_plugins/_anomaly_detection/detectors/{id_before}/_start"),
+        ],
+        "a running detector refuses updates, so it is stopped first"
+    );
+    assert_eq!(action_of(&report, "monitor", "blocked-requests-anomaly"), Action::Unchanged, "same detector id");
+
+    // category_field cannot change in place: delete, create, start; the monitor follows the new id.
+    spec.detection.captures.push("/clientIp".into());
+    spec.detection.detectors[0].category_fields = vec![spec.detection.captures.len() - 1];
+    cluster.clear_log();
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "detector", "blocked-requests"), Action::Recreated);
+    assert_eq!(action_of(&report, "monitor", "blocked-requests-anomaly"), Action::Updated);
+    let s = cluster.state.lock().unwrap();
+    let (new_id, d) = s.detectors.iter().find(|(_, d)| d.body["name"] == "blocked-requests").unwrap();
+    assert_ne!(*new_id, id_before);
+    assert!(d.running);
+    assert_eq!(d.body["category_field"], serde_json::json!(["clientIp"]));
+    let (mon, _) = s.monitors.values().find(|(m, _)| m["name"] == "blocked-requests-anomaly").unwrap();
+    assert_eq!(
+        mon.pointer("/inputs/0/search/query/query/bool/filter/1/term/detector_id/value").unwrap(),
+        new_id.as_str()
+    );
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+#[tokio::test]
+async fn a_failure_halfway_is_reported_with_its_reason_and_the_next_apply_finishes_the_job() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    // The 6th write (the channel, after template, policy, index, role, mapping) fails.
+    cluster.state.lock().unwrap().fail_write = Some(6);
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert_eq!(err, "creating channel security-team: 500 injected failure");
+    cluster.state.lock().unwrap().fail_write = None;
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "index template", "wafwatch-waf-logs"), Action::Unchanged);
+    assert_eq!(action_of(&report, "channel", "security-team"), Action::Created);
+    assert_eq!(action_of(&report, "detector", "blocked-requests"), Action::Waiting, "the index exists but is empty");
+    cluster.ingest("waf-logs", 10);
+    run(&cluster, &spec, &opts()).await.unwrap();
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(report.writes, 0);
+    let s = cluster.state.lock().unwrap();
+    assert_eq!(
+        (s.templates.len(), s.channels.len(), s.detectors.len(), s.monitors.len()),
+        (1, 1, 5, 9),
+        "nothing twice"
+    );
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+#[tokio::test]
+async fn the_first_index_created_without_its_alias_gets_it_added() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    // An earlier apply stopped after creating the index but before it had the alias.
+    cluster.state.lock().unwrap().indices.insert("waf-logs-000001".into(), Default::default());
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "write alias", "waf-logs"), Action::Updated);
+    assert!(cluster.state.lock().unwrap().indices["waf-logs-000001"].aliases["waf-logs"]);
+}
+
+#[tokio::test]
+async fn throttling_and_unavailability_are_retried_with_backoff() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    for status in [503, 429, 502] {
+        {
+            let mut s = cluster.state.lock().unwrap();
+            s.unavailable = 3;
+            s.unavailable_status = status;
+        }
+        run(&cluster, &spec, &opts()).await.unwrap();
+    }
+    // More failures than attempts: the status and reason are reported.
+    {
+        let mut s = cluster.state.lock().unwrap();
+        s.unavailable = 10;
+        s.unavailable_status = 503;
+    }
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert_eq!(err, "connecting: 503 briefly unavailable");
+}
+
+#[tokio::test]
+async fn wait_for_data_polls_until_documents_arrive_or_says_why_it_gave_up() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    let o = ApplyOptions { wait_for_data: Some(Duration::from_millis(150)), ..opts() };
+    let err = run(&cluster, &spec, &o).await.unwrap_err().to_string();
+    assert!(err.starts_with("no document reached waf-logs within 150ms: send traffic"), "{err}");
+
+    let state = std::sync::Arc::clone(&cluster.state);
+    let feeder = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        state.lock().unwrap().indices.get_mut("waf-logs-000001").unwrap().docs = 42;
+    });
+    let o = ApplyOptions { wait_for_data: Some(Duration::from_secs(10)), ..opts() };
+    let report = run(&cluster, &spec, &o).await.unwrap();
+    feeder.await.unwrap();
+    assert_eq!(action_of(&report, "detector", "uncommon-method"), Action::Created);
+    assert_eq!(action_of(&report, "monitor", "uncommon-method-anomaly"), Action::Created);
+}
+
+#[tokio::test]
+async fn dry_run_shows_what_differs_and_writes_nothing() {
+    let cluster = Cluster::start().await;
+    let mut spec = support::deployed_spec();
+    deployed(&cluster, &spec).await;
+    spec.index.retention = "90d".into();
+    spec.detection.monitors[5].throttle = Duration::from_secs(1800);
+    cluster.clear_log();
+    let report = run(&cluster, &spec, &ApplyOptions { dry_run: true, ..opts() }).await.unwrap();
+    assert!(cluster.writes().is_empty(), "{:#?}", cluster.writes());
+    assert_eq!(report.writes, 2);
+    let policy = report.outcomes.iter().find(|o| o.kind == "ISM policy").unwrap();
+    assert_eq!(policy.action, Action::Updated);
+    assert!(
+        policy.detail.contains("/policy/states/0/transitions/0/conditions/min_index_age \"30d\" -> \"90d\""),
+        "{}",
+        policy.detail
+    );
+    let monitor = report.outcomes.iter().find(|o| o.name == "server-errors").unwrap();
+    assert!(monitor.detail.contains("/throttle/value 10 -> 30"), "{}", monitor.detail);
+    assert!(report.render(true).contains("would be updated"));
+    assert_eq!(report.would_send.len(), 2);
+}
+
+#[tokio::test]
+async fn problems_are_explained_in_one_sentence() {
+    let spec = support::deployed_spec();
+
+    let cluster = Cluster::start().await;
+    cluster.state.lock().unwrap().unauthorized = true;
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("refused the credentials (401): check the user and password, or use --opensearch-sigv4"),
+        "{err}"
+    );
+
+    let cluster = Cluster::start().await;
+    cluster.state.lock().unwrap().missing_plugins.insert("notifications");
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.contains("the notifications plugin is not installed on"), "{err}");
+
+    // Firehose wrote before the bootstrap and made a concrete index where the alias belongs.
+    let cluster = Cluster::start().await;
+    cluster.state.lock().unwrap().indices.insert("waf-logs".into(), Default::default());
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.starts_with("an index named waf-logs exists, where the write alias waf-logs belongs"), "{err}");
+
+    // A channel of another type under the same id cannot be changed.
+    let cluster = Cluster::start().await;
+    cluster.state.lock().unwrap().channels.insert(
+        "security-team".into(),
+        serde_json::json!({"name": "x", "config_type": "slack", "slack": {"url": "https://x"}}),
+    );
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.contains("channel security-team exists with type slack"), "{err}");
+
+    // Nothing listening.
+    let conn = ConnectionArgs { url: Some("http://127.0.0.1:9".into()), ..ConnectionArgs::default() };
+    let c = Clients {
+        cluster: conn.client(None).unwrap(),
+        cluster_url: "http://127.0.0.1:9".into(),
+        dashboards: None,
+        dashboards_url: String::new(),
+        retry: RetryPolicy::default(),
+    };
+    let err = apply(&c, "http://127.0.0.1:9", &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.starts_with("cannot reach OpenSearch at http://127.0.0.1:9:"), "{err}");
+}
+
+#[tokio::test]
+async fn the_dashboards_import_does_not_depend_on_the_query_string_of_a_signed_post() {
+    let cluster = Cluster::start().await;
+    cluster.state.lock().unwrap().drop_post_query = true;
+    let mut spec = support::deployed_spec();
+    run(&cluster, &spec, &opts()).await.unwrap();
+    // A changed detector description changes its chart: the re-import meets a conflict (overwrite
+    // was dropped), deletes the stale object and imports again.
+    spec.detection.detectors[1].description = "Errors and blocks.".into();
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "dashboards", "wafwatch-waf-logs-overview"), Action::Updated);
+    let s = cluster.state.lock().unwrap();
+    let chart = &s.saved[&("visualization".to_owned(), "wafwatch-waf-logs-http-errors".to_owned())];
+    assert_eq!(chart["attributes"]["title"], "http-errors: Errors and blocks");
+    assert!(s.log.iter().any(|l| l.method == "DELETE" && l.path.ends_with("/wafwatch-waf-logs-http-errors")));
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+#[tokio::test]
+async fn status_shows_detector_states_anomalies_and_active_alerts() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    deployed(&cluster, &spec).await;
+    {
+        let mut s = cluster.state.lock().unwrap();
+        let det =
+            s.detectors.iter().find(|(_, d)| d.body["name"] == "blocked-requests").map(|(k, _)| k.clone()).unwrap();
+        s.results.push(serde_json::json!({"detector_id": det, "anomaly_grade": 0.93, "confidence": 0.88, "data_start_time": 1_767_236_400_000i64, "entity": [{"name": "clientIp", "value": "203.0.113.9"}]}));
+        let mon =
+            s.monitors.iter().find(|(_, (m, _))| m["name"] == "failed-logins-per-ip").map(|(k, _)| k.clone()).unwrap();
+        s.alerts.insert(mon, vec![serde_json::json!({"start_time": 1_767_236_460_000i64, "severity": "2", "agg_alert_content": {"bucket_keys": ["203.0.113.9"]}})]);
+        s.detectors.values_mut().find(|d| d.body["name"] == "uncommon-method").unwrap().running = false;
+    }
+    let lines = status(&clients(&cluster), &cluster.url, &spec).await.unwrap();
+    let text = wafwatch_opensearch::bootstrap::apply::render_status(&lines);
+    let line = |name: &str| lines.iter().find(|l| l.name == name).unwrap();
+    assert_eq!(line("blocked-requests").state, "RUNNING");
+    assert_eq!(
+        line("blocked-requests").items,
+        ["2026-01-01T03:00:00Z grade 0.93, confidence 0.88 clientIp=203.0.113.9"]
+    );
+    assert_eq!(line("uncommon-method").state, "DISABLED");
+    assert_eq!(line("failed-logins-per-ip").state, "1 active alert(s)");
+    assert!(
+        line("failed-logins-per-ip").items[0]
+            .starts_with("active since 2026-01-01T03:01:00Z, severity 2 [\"203.0.113.9\"]")
+    );
+    assert_eq!(line("server-errors").state, "ok");
+    assert!(text.contains("blocked-requests"), "{text}");
+}
+
+#[tokio::test]
+async fn destroy_removes_only_what_apply_created_and_never_the_data() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    deployed(&cluster, &spec).await;
+    {
+        let mut s = cluster.state.lock().unwrap();
+        // Someone else's monitor under one of our names, and a monitor nobody configured here.
+        let (id, _) = s
+            .monitors
+            .iter()
+            .find(|(_, (m, _))| m["name"] == "scanner-probes")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .unwrap();
+        s.monitors.get_mut(&id).unwrap().0["ui_metadata"] = serde_json::json!({});
+        s.monitors.insert("foreign".into(), (serde_json::json!({"name": "theirs"}), 0));
+    }
+    let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
+    assert_eq!(action_of(&report, "monitor", "scanner-probes"), Action::Kept);
+    assert_eq!(action_of(&report, "detector", "blocked-requests"), Action::Deleted);
+    assert_eq!(action_of(&report, "index", "waf-logs-*"), Action::Kept);
+    let s = cluster.state.lock().unwrap();
+    let mut left: Vec<&str> = s.monitors.values().map(|(m, _)| m["name"].as_str().unwrap()).collect();
+    left.sort_unstable();
+    assert_eq!(left, ["scanner-probes", "theirs"]);
+    assert!(s.detectors.is_empty() && s.channels.is_empty() && s.templates.is_empty() && s.policies.is_empty());
+    assert!(s.roles.is_empty() && s.mappings.is_empty() && s.saved.is_empty());
+    assert_eq!(s.indices["waf-logs-000001"].docs, 10, "documents are never deleted");
+    // Detectors were running: each was stopped before it was deleted (the server refuses otherwise).
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+#[test]
+fn fingerprints_ignore_nothing_but_themselves() {
+    let spec = support::deployed_spec();
+    let a = bodies::index_template(&spec.index);
+    let mut b = a.clone();
+    b["_meta"]["fingerprint"] = serde_json::json!("0");
+    assert_eq!(bodies::carried_fingerprint(&a), bodies::carried_fingerprint(&bodies::index_template(&spec.index)));
+    let mut other = spec.index.clone();
+    other.replicas = 2;
+    assert_ne!(bodies::carried_fingerprint(&a), bodies::carried_fingerprint(&bodies::index_template(&other)));
+    assert_eq!(bodies::carried_fingerprint(&b), Some("0"));
+}
