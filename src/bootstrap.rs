@@ -40,6 +40,17 @@ pub struct DashboardsArgs {
     pub no_dashboards: bool,
 }
 
+/// How to reach the cluster: its URL, authentication and TLS, and for SigV4 the AWS credentials.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// The connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// AWS credentials and region, for --opensearch-sigv4.
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
 /// `wafwatch bootstrap ...`.
 // The flattened argument groups carry their own documentation (it is the --help text); a doc
 // comment on the field would add nothing.
@@ -67,9 +78,7 @@ pub enum BootstrapCommand {
     /// detectors), 1 when the cluster refused something, 2 for bad options or configuration.
     Apply {
         #[command(flatten)]
-        connection: ConnectionArgs,
-        #[command(flatten)]
-        aws: AwsArgs,
+        cluster: ClusterArgs,
         #[command(flatten)]
         dashboards: DashboardsArgs,
         /// Read only: print what would be written, with what differs.
@@ -89,9 +98,7 @@ pub enum BootstrapCommand {
     /// Each detector's state and recent anomalies, each monitor's active alerts.
     Status {
         #[command(flatten)]
-        connection: ConnectionArgs,
-        #[command(flatten)]
-        aws: AwsArgs,
+        cluster: ClusterArgs,
         /// `text` or `json`.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -99,9 +106,7 @@ pub enum BootstrapCommand {
     /// Remove what apply created (objects carrying wafwatch's mark), never indices or documents.
     Destroy {
         #[command(flatten)]
-        connection: ConnectionArgs,
-        #[command(flatten)]
-        aws: AwsArgs,
+        cluster: ClusterArgs,
         #[command(flatten)]
         dashboards: DashboardsArgs,
         /// Really do it.
@@ -221,7 +226,14 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
             }
             Ok(ExitCode::SUCCESS)
         }
-        BootstrapCommand::Apply { connection, aws, dashboards: dargs, dry_run, wait_for_data, historical, format } => {
+        BootstrapCommand::Apply {
+            cluster: ClusterArgs { connection, aws },
+            dashboards: dargs,
+            dry_run,
+            wait_for_data,
+            historical,
+            format,
+        } => {
             let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), &dargs)).flatten();
             let spec = match spec(pipeline, Resolve::Live, dashboards(durl.as_deref())) {
                 Ok(s) => s,
@@ -250,7 +262,7 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
                 Err(e) => Ok(failed(e)),
             }
         }
-        BootstrapCommand::Status { connection, aws, format } => {
+        BootstrapCommand::Status { cluster: ClusterArgs { connection, aws }, format } => {
             let spec = match spec(pipeline, Resolve::Placeholders, Dashboards::default()) {
                 Ok(s) => s,
                 Err(code) => return Ok(code),
@@ -271,7 +283,7 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
                 Err(e) => Ok(failed(e)),
             }
         }
-        BootstrapCommand::Destroy { connection, aws, dashboards: dargs, yes } => {
+        BootstrapCommand::Destroy { cluster: ClusterArgs { connection, aws }, dashboards: dargs, yes } => {
             if !yes {
                 tracing::error!(
                     "destroy deletes the detectors, monitors, channels, dashboards, template and policy wafwatch created \

@@ -288,12 +288,15 @@ async fn problems_are_explained_in_one_sentence() {
     let spec = support::deployed_spec();
 
     let cluster = Cluster::start().await;
-    cluster.state.lock().unwrap().unauthorized = true;
+    cluster.state.lock().unwrap().refuse = Some(401);
     let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
     assert!(
         err.contains("refused the credentials (401): check the user and password, or use --opensearch-sigv4"),
         "{err}"
     );
+    cluster.state.lock().unwrap().refuse = Some(403);
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.contains("denied the request (403): map this identity to a role with the needed permissions"), "{err}");
 
     let cluster = Cluster::start().await;
     cluster.state.lock().unwrap().missing_plugins.insert("notifications");

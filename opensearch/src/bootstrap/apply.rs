@@ -11,6 +11,9 @@ use super::client::{Api, Reply, Target, Unreachable};
 use super::{Body, Request, Spec, plan, validate};
 use crate::detection::MonitorKind;
 
+/// The anomaly-detection plugin's detectors endpoint.
+const DETECTORS: &str = "/_plugins/_anomaly_detection/detectors";
+
 /// What apply did (or, with `--dry-run`, would do) to one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,6 +233,21 @@ impl<A: Api> Ctx<'_, A> {
         }
         let reply = self.api.send(target, method, path, body.as_ref()).await?;
         if reply.ok() { Ok(reply) } else { Err(refused(doing, self.url, path, &reply)) }
+    }
+
+    /// Creates a detector; its id (a placeholder in a dry run).
+    async fn create_detector(&mut self, name: &str, body: Value) -> Result<String, BootstrapError> {
+        let dry = json!({"_id": bodies::detector_placeholder(name)});
+        let doing = format!("creating detector {name}");
+        let created = self.write(Target::Cluster, "POST", DETECTORS, Some(Body::Json(body)), &doing, dry).await?;
+        Ok(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned())
+    }
+
+    /// Starts (`_start`) or stops (`_stop`) a detector's real-time job.
+    async fn detector_job(&mut self, name: &str, id: &str, action: &str) -> Result<(), BootstrapError> {
+        let doing = format!("{} detector {name}", if action == "_start" { "starting" } else { "stopping" });
+        let path = format!("{DETECTORS}/{id}/{action}");
+        self.write(Target::Cluster, "POST", &path, None, &doing, json!({"_id": id})).await.map(|_| ())
     }
 
     fn outcome(&mut self, kind: &'static str, name: impl Into<String>, action: Action, detail: impl Into<String>) {
@@ -501,153 +519,79 @@ pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions)
     let mut waiting: Vec<String> = Vec::new();
     for d in &spec.detection.detectors {
         let desired = bodies::detector(d, &spec.detection, index);
-        let base = "/_plugins/_anomaly_detection/detectors";
-        match existing.get(&d.name) {
+        let name = d.name.as_str();
+        match existing.get(name) {
             None if !has_docs => {
                 waiting.push(d.name.clone());
-                cx.outcome(
-                    "detector",
-                    &d.name,
-                    Action::Waiting,
-                    format!("{alias} holds no documents yet (apply --wait-for-data waits for them)"),
-                );
+                let why = format!("{alias} holds no documents yet (apply --wait-for-data waits for them)");
+                cx.outcome("detector", name, Action::Waiting, why);
                 continue;
             }
             None => {
-                let created = cx
-                    .write(
-                        Target::Cluster,
-                        "POST",
-                        base,
-                        Some(Body::Json(desired)),
-                        &format!("creating detector {}", d.name),
-                        json!({"_id": bodies::detector_placeholder(&d.name)}),
-                    )
-                    .await?;
-                let id = created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned();
-                cx.write(
-                    Target::Cluster,
-                    "POST",
-                    &format!("{base}/{id}/_start"),
-                    None,
-                    &format!("starting detector {}", d.name),
-                    json!({"_id": id}),
-                )
-                .await?;
-                cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
+                let id = cx.create_detector(name, desired).await?;
+                cx.detector_job(name, &id, "_start").await?;
+                cx.outcome("detector", name, Action::Created, format!("id {id}, started"));
                 ids.insert(d.name.clone(), id);
             }
             Some(id) => {
-                let path = format!("{base}/{id}?job=true");
+                let path = format!("{DETECTORS}/{id}?job=true");
                 let live = cx.get(Target::Cluster, &path).await?;
                 if !live.ok() {
-                    return Err(cx.fail(&format!("reading detector {}", d.name), &path, &live));
+                    return Err(cx.fail(&format!("reading detector {name}"), &path, &live));
                 }
                 let current = live.body.get("anomaly_detector").cloned().unwrap_or_default();
                 let running =
                     live.body.pointer("/anomaly_detector_job/enabled").and_then(Value::as_bool).unwrap_or(false);
                 if carried_fingerprint(&current) == carried_fingerprint(&desired) {
                     if running || !has_docs {
-                        cx.outcome(
-                            "detector",
-                            &d.name,
-                            Action::Unchanged,
-                            format!("id {id}{}", if running { ", running" } else { ", stopped" }),
-                        );
+                        let state = if running { "running" } else { "stopped" };
+                        cx.outcome("detector", name, Action::Unchanged, format!("id {id}, {state}"));
                     } else {
-                        cx.write(
-                            Target::Cluster,
-                            "POST",
-                            &format!("{base}/{id}/_start"),
-                            None,
-                            &format!("starting detector {}", d.name),
-                            json!({"_id": id}),
-                        )
-                        .await?;
-                        cx.outcome("detector", &d.name, Action::Started, format!("id {id}"));
+                        cx.detector_job(name, id, "_start").await?;
+                        cx.outcome("detector", name, Action::Started, format!("id {id}"));
                     }
                     ids.insert(d.name.clone(), id.clone());
-                } else {
-                    let detail = diff_detail(&desired, &current);
-                    if running {
-                        cx.write(
-                            Target::Cluster,
-                            "POST",
-                            &format!("{base}/{id}/_stop"),
-                            None,
-                            &format!("stopping detector {} to update it", d.name),
-                            json!({"_id": id}),
-                        )
-                        .await?;
-                    }
-                    let same_category = current.get("category_field").cloned().unwrap_or(json!([]))
-                        == desired.get("category_field").cloned().unwrap_or(json!([]));
-                    let (new_id, action) = if same_category {
-                        cx.write(
-                            Target::Cluster,
-                            "PUT",
-                            &format!("{base}/{id}"),
-                            Some(Body::Json(desired)),
-                            &format!("updating detector {}", d.name),
-                            json!({"_id": id}),
-                        )
-                        .await?;
-                        (id.clone(), Action::Updated)
-                    } else {
-                        // category_field is immutable: delete and create again.
-                        cx.write(
-                            Target::Cluster,
-                            "DELETE",
-                            &format!("{base}/{id}"),
-                            None,
-                            &format!("deleting detector {} to change its category fields", d.name),
-                            json!({}),
-                        )
-                        .await?;
-                        let created = cx
-                            .write(
-                                Target::Cluster,
-                                "POST",
-                                base,
-                                Some(Body::Json(desired)),
-                                &format!("creating detector {}", d.name),
-                                json!({"_id": bodies::detector_placeholder(&d.name)}),
-                            )
-                            .await?;
-                        (
-                            created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned(),
-                            Action::Recreated,
-                        )
-                    };
-                    if has_docs {
-                        cx.write(
-                            Target::Cluster,
-                            "POST",
-                            &format!("{base}/{new_id}/_start"),
-                            None,
-                            &format!("starting detector {}", d.name),
-                            json!({"_id": new_id}),
-                        )
-                        .await?;
-                    }
-                    cx.outcome("detector", &d.name, action, detail);
-                    ids.insert(d.name.clone(), new_id);
+                    continue;
                 }
+                let detail = diff_detail(&desired, &current);
+                // A running detector refuses updates and deletes ("Job is running").
+                if running {
+                    cx.detector_job(name, id, "_stop").await?;
+                }
+                let same_category = current.get("category_field").cloned().unwrap_or(json!([]))
+                    == desired.get("category_field").cloned().unwrap_or(json!([]));
+                let (new_id, action) = if same_category {
+                    let path = format!("{DETECTORS}/{id}");
+                    let doing = format!("updating detector {name}");
+                    cx.write(Target::Cluster, "PUT", &path, Some(Body::Json(desired)), &doing, json!({"_id": id}))
+                        .await?;
+                    (id.clone(), Action::Updated)
+                } else {
+                    // category_field is immutable: delete and create again.
+                    let doing = format!("deleting detector {name} to change its category fields");
+                    cx.write(Target::Cluster, "DELETE", &format!("{DETECTORS}/{id}"), None, &doing, json!({})).await?;
+                    (cx.create_detector(name, desired).await?, Action::Recreated)
+                };
+                if has_docs {
+                    cx.detector_job(name, &new_id, "_start").await?;
+                }
+                cx.outcome("detector", name, action, detail);
+                ids.insert(d.name.clone(), new_id);
             }
         }
-        if let (Some((start, end)), Some(id)) = (opts.historical, ids.get(&d.name)) {
+        if let (Some((start, end)), Some(id)) = (opts.historical, ids.get(name)) {
             let task = cx
                 .write(
                     Target::Cluster,
                     "POST",
-                    &format!("{base}/{id}/_start"),
+                    &format!("{DETECTORS}/{id}/_start"),
                     Some(Body::Json(json!({"start_time": start, "end_time": end}))),
-                    &format!("starting a historical analysis of detector {}", d.name),
+                    &format!("starting a historical analysis of detector {name}"),
                     json!({"_id": "{{task}}"}),
                 )
                 .await?;
             let task = task.body.get("_id").and_then(Value::as_str).unwrap_or("").to_owned();
-            cx.outcome("historical", &d.name, Action::Started, format!("task {task}"));
+            cx.outcome("historical", name, Action::Started, format!("task {task}"));
         }
     }
 
@@ -686,7 +630,7 @@ async fn count<A: Api>(cx: &Ctx<'_, A>, alias: &str) -> Result<u64, BootstrapErr
 /// Detector ids by name.
 async fn find_detectors<A: Api>(cx: &Ctx<'_, A>, spec: &Spec) -> Result<HashMap<String, String>, BootstrapError> {
     let names: Vec<&str> = spec.detection.detectors.iter().map(|d| d.name.as_str()).collect();
-    let path = "/_plugins/_anomaly_detection/detectors/_search";
+    let path = &format!("{DETECTORS}/_search");
     let r = cx.search(path, json!({"size": 1000, "query": {"terms": {"name.keyword": names}}})).await?;
     match r.status {
         200 => Ok(hits(&r, "name")),
@@ -924,7 +868,7 @@ pub async fn status<A: Api>(api: &A, url: &str, spec: &Spec) -> Result<Vec<Statu
             out.push(StatusLine { kind: "detector", name: d.name.clone(), state: "missing".into(), items: vec![] });
             continue;
         };
-        let path = format!("/_plugins/_anomaly_detection/detectors/{id}/_profile/state");
+        let path = format!("{DETECTORS}/{id}/_profile/state");
         let p = cx.get(Target::Cluster, &path).await?;
         if !p.ok() {
             return Err(cx.fail(&format!("reading the state of detector {}", d.name), &path, &p));
@@ -938,7 +882,7 @@ pub async fn status<A: Api>(api: &A, url: &str, spec: &Spec) -> Result<Vec<Statu
             "sort": [{"execution_end_time": {"order": "desc"}}],
             "query": {"bool": {"filter": [{"term": {"detector_id": id}}, {"range": {"anomaly_grade": {"gt": 0}}}]}},
         });
-        let r = cx.search("/_plugins/_anomaly_detection/detectors/results/_search", query).await?;
+        let r = cx.search(&format!("{DETECTORS}/results/_search"), query).await?;
         let items = r
             .body
             .pointer("/hits/hits")
@@ -1072,22 +1016,14 @@ pub async fn destroy<A: Api>(api: &A, url: &str, spec: &Spec, skip_dashboards: b
     let detectors = find_detectors(&cx, spec).await?;
     for d in &spec.detection.detectors {
         if let Some(id) = detectors.get(&d.name) {
-            let base = format!("/_plugins/_anomaly_detection/detectors/{id}");
+            let base = format!("{DETECTORS}/{id}");
             let live = cx.get(Target::Cluster, &format!("{base}?job=true")).await?;
             if !managed(live.body.get("anomaly_detector").unwrap_or(&Value::Null)) {
                 cx.outcome("detector", &d.name, Action::Kept, "not created by wafwatch");
                 continue;
             }
             if live.body.pointer("/anomaly_detector_job/enabled").and_then(Value::as_bool) == Some(true) {
-                cx.write(
-                    Target::Cluster,
-                    "POST",
-                    &format!("{base}/_stop"),
-                    None,
-                    &format!("stopping detector {}", d.name),
-                    json!({}),
-                )
-                .await?;
+                cx.detector_job(&d.name, id, "_stop").await?;
             }
             cx.write(Target::Cluster, "DELETE", &base, None, &format!("deleting detector {}", d.name), json!({}))
                 .await?;

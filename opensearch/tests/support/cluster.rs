@@ -75,8 +75,8 @@ pub struct State {
     pub missing_plugins: HashSet<&'static str>,
     /// Drop the query string of POSTs, as SigV4-signed POSTs may lose it.
     pub drop_post_query: bool,
-    /// Refuse every request with 401 (wrong credentials).
-    pub unauthorized: bool,
+    /// Refuse every request with this status: 401 (wrong credentials) or 403 (no permission).
+    pub refuse: Option<u16>,
     /// Whether the plugins' config indices exist (created with the first detector or monitor).
     ad_index: bool,
     alerting_index: bool,
@@ -199,8 +199,8 @@ async fn handle(
     let read_only =
         method == Method::GET || method == Method::HEAD || path.ends_with("/_search") || path.ends_with("/_count");
     s.log.push(Logged { method: method.to_string(), path: path.clone(), query: query.clone(), write: !read_only });
-    if s.unauthorized {
-        return error(401, "security_exception", "Unauthorized");
+    if let Some(status) = s.refuse {
+        return error(status, "security_exception", "no permissions for the request");
     }
     if s.unavailable > 0 {
         s.unavailable -= 1;
