@@ -68,6 +68,18 @@ fn bad_options_fail_with_one_message() {
     let out = Command::new(BIN).args(["run", "--rate", "0"]).env("NO_COLOR", "1").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--rate must be positive"));
+    let out = Command::new(BIN)
+        .args(["run", "--input", "/nonexistent/waf.ndjson", "--out"])
+        .arg(std::env::temp_dir().join(format!("wafwatch-unreadable-{}", std::process::id())))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot read input /nonexistent/waf.ndjson: No such file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

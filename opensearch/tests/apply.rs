@@ -281,6 +281,16 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
     assert!(monitor.detail.contains("/throttle/value 10 -> 30"), "{}", monitor.detail);
     assert!(report.render(true).contains("would be updated"));
     assert_eq!(report.would_send.len(), 2);
+
+    // Applied for real: the policy update carries its sequence numbers (the server answers 409
+    // without them) and the monitor's too.
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(action_of(&report, "ISM policy", "wafwatch-waf-logs"), Action::Updated);
+    assert_eq!(action_of(&report, "monitor", "server-errors"), Action::Updated);
+    assert!(cluster.writes().iter().any(|w| w.starts_with("PUT /_plugins/_ism/policies/wafwatch-waf-logs")));
+    let s = cluster.state.lock().unwrap();
+    let (policy, seq) = &s.policies["wafwatch-waf-logs"];
+    assert_eq!((policy["states"][0]["transitions"][0]["conditions"]["min_index_age"].as_str(), *seq), (Some("90d"), 1));
 }
 
 #[tokio::test]
