@@ -147,5 +147,15 @@ pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
     for c in &pipeline.channels {
         let _ = writeln!(s, "  {:<24} {} ({})", c.id(), c.kind().as_str(), c.name());
     }
+    match &pipeline.access.firehose_role_arn {
+        Some(arn) => {
+            let _ = writeln!(
+                s,
+                "\naccess: when {arn} is set at apply, security role {} is created and mapped to it",
+                pipeline.access.role
+            );
+        }
+        None => s.push_str("\naccess: no Firehose role mapping (a cluster without fine-grained access control)\n"),
+    }
     s
 }
