@@ -436,3 +436,36 @@ fn fingerprints_ignore_nothing_but_themselves() {
     assert_ne!(bodies::carried_fingerprint(&a), bodies::carried_fingerprint(&bodies::index_template(&other)));
     assert_eq!(bodies::carried_fingerprint(&b), Some("0"));
 }
+
+#[tokio::test]
+async fn a_dry_run_shows_that_a_secret_changed_but_never_the_secret() {
+    use wafwatch_opensearch::channel::{ChannelType, Payload, ResolvedChannel};
+    let cluster = Cluster::start().await;
+    let mut spec = support::deployed_spec();
+    let webhook = |url: &str, token: &str| ResolvedChannel {
+        id: "ops".into(),
+        name: "Operations".into(),
+        description: String::new(),
+        kind: ChannelType::Webhook,
+        payload: Payload::Webhook {
+            url: url.into(),
+            method: "POST".into(),
+            headers: [("X-Token".to_owned(), token.to_owned())].into(),
+        },
+    };
+    spec.channels.push(webhook("https://hooks.example/T0/old-s3cret", "old-t0ken"));
+    run(&cluster, &spec, &opts()).await.unwrap();
+    spec.channels[1] = webhook("https://hooks.example/T0/new-s3cret", "new-t0ken");
+    let report = run(&cluster, &spec, &ApplyOptions { dry_run: true, ..opts() }).await.unwrap();
+    let ops = report.outcomes.iter().find(|o| o.name == "ops").unwrap();
+    assert_eq!(ops.action, Action::Updated);
+    assert!(
+        ops.detail.contains("/webhook/url \"(secret ") && ops.detail.contains("/webhook/header_params/X-Token"),
+        "{}",
+        ops.detail
+    );
+    let shown = format!("{}{}", report.render(true), serde_json::to_string(&report).unwrap());
+    for secret in ["s3cret", "t0ken"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+}

@@ -469,7 +469,7 @@ pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions)
                         l.get("config_type").and_then(Value::as_str).unwrap_or("?")
                     )));
                 }
-                let detail = diff_detail(&desired, &l).replace(&secret_free(c), "");
+                let detail = diff_detail(&mask_secrets(&desired), &mask_secrets(&l));
                 cx.write(
                     Target::Cluster,
                     "PUT",
@@ -608,12 +608,24 @@ pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions)
     Ok(cx.report)
 }
 
-/// A channel's secret values, so a dry-run diff never prints them.
-fn secret_free(c: &crate::channel::ResolvedChannel) -> String {
-    match &c.payload {
-        crate::channel::Payload::Url(u) | crate::channel::Payload::Webhook { url: u, .. } => u.clone(),
-        _ => String::from("\u{0}"),
+/// A channel's configuration with its secret values (URLs, which carry tokens, and header values)
+/// replaced by a short fingerprint: a diff then shows that a secret changed, never the secret.
+pub fn mask_secrets(config: &Value) -> Value {
+    let mask = |v: &mut Value| {
+        if let Some(text) = v.as_str() {
+            *v = json!(format!("(secret {})", &bodies::fingerprint(&json!(text))[..8]));
+        }
+    };
+    let mut out = config.clone();
+    for kind in ["slack", "chime", "microsoft_teams", "mattermost", "webhook"] {
+        if let Some(url) = out.pointer_mut(&format!("/{kind}/url")) {
+            mask(url);
+        }
+        if let Some(headers) = out.pointer_mut(&format!("/{kind}/header_params")).and_then(Value::as_object_mut) {
+            headers.values_mut().for_each(mask);
+        }
     }
+    out
 }
 
 async fn count<A: Api>(cx: &Ctx<'_, A>, alias: &str) -> Result<u64, BootstrapError> {
