@@ -479,7 +479,7 @@ fn run_inputs(
         bad_records: bad,
         firehose: None,
         deliveries: outputs.deliveries(),
-        engine: engine.stats(),
+        engine: warn_late(engine.stats()),
         scenarios: Vec::new(),
     };
     let span = if first_ts <= last_ts { (first_ts, last_ts + 1) } else { (0, 1) };
@@ -492,6 +492,19 @@ fn run_inputs(
     tracing::info!(records, bad, alerts = outputs.alerts.len(), notifications = outputs.notifications,
         report = %report_path.display(), "Run finished.");
     Ok(summary)
+}
+
+/// Says so when documents came too late to be counted: out-of-order input loses data silently
+/// otherwise.
+fn warn_late(stats: wafwatch_opensearch::engine::EngineStats) -> wafwatch_opensearch::engine::EngineStats {
+    if stats.late_documents > 0 {
+        tracing::warn!(
+            documents = stats.late_documents,
+            "Documents arrived after their interval had been evaluated (later than the detector's window delay) \
+             and were not counted, as a live detector would miss them: give the inputs in time order, or raise window_delay."
+        );
+    }
+    stats
 }
 
 /// Resolves the channels for `--deliver`; the alerts link to the report this run writes.
@@ -657,7 +670,7 @@ pub fn run(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<Summary
         bad_records: bad,
         firehose: args.exact_firehose.then_some(firehose),
         deliveries: outputs.deliveries(),
-        engine: engine.stats(),
+        engine: warn_late(engine.stats()),
         scenarios,
     };
     let span = (start_ms, start_ms + duration_ms);

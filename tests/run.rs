@@ -127,6 +127,9 @@ fn runs_on_your_own_logs_counting_malformed_lines() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Line skipped.") && err.contains("bad=3"), "{err}");
+    // The stdin lines are older than the end of the first file: too late for their intervals.
+    assert_eq!(s["engine"]["late_documents"].as_u64(), Some(10), "{s}");
+    assert!(err.contains("Documents arrived after their interval had been evaluated"), "{err}");
 
     // A file that is not logs at all is refused with one message.
     let binary = dir.join("image.png");
