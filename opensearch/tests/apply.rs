@@ -397,6 +397,17 @@ async fn destroy_removes_only_what_apply_created_and_never_the_data() {
     let cluster = Cluster::start().await;
     let spec = support::deployed_spec();
     deployed(&cluster, &spec).await;
+    // A detector of someone else's, under another name: not ours to update or delete.
+    cluster.state.lock().unwrap().detectors.insert(
+        "theirs".into(),
+        support::cluster::Detector {
+            body: serde_json::json!({"name": "their-detector"}),
+            running: true,
+            historical: 0,
+        },
+    );
+    let report = run(&cluster, &spec, &opts()).await.unwrap();
+    assert_eq!(report.writes, 0, "{:#?}", report.outcomes);
     {
         let mut s = cluster.state.lock().unwrap();
         // Someone else's monitor under one of our names, and a monitor nobody configured here.
@@ -417,7 +428,8 @@ async fn destroy_removes_only_what_apply_created_and_never_the_data() {
     let mut left: Vec<&str> = s.monitors.values().map(|(m, _)| m["name"].as_str().unwrap()).collect();
     left.sort_unstable();
     assert_eq!(left, ["scanner-probes", "theirs"]);
-    assert!(s.detectors.is_empty() && s.channels.is_empty() && s.templates.is_empty() && s.policies.is_empty());
+    assert_eq!(s.detectors.keys().collect::<Vec<_>>(), ["theirs"]);
+    assert!(s.channels.is_empty() && s.templates.is_empty() && s.policies.is_empty());
     assert!(s.roles.is_empty() && s.mappings.is_empty() && s.saved.is_empty());
     assert_eq!(s.indices["waf-logs-000001"].docs, 10, "documents are never deleted");
     // Detectors were running: each was stopped before it was deleted (the server refuses otherwise).
@@ -425,7 +437,7 @@ async fn destroy_removes_only_what_apply_created_and_never_the_data() {
 }
 
 #[test]
-fn fingerprints_ignore_nothing_but_themselves() {
+fn fingerprints_are_stable_and_change_with_the_body() {
     let spec = support::deployed_spec();
     let a = bodies::index_template(&spec.index);
     let mut b = a.clone();

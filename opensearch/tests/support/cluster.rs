@@ -473,17 +473,21 @@ async fn handle(
             if !s.ad_index {
                 return error(404, "index_not_found_exception", "no such index [.opendistro-anomaly-detectors]");
             }
-            let names: Vec<String> = json_body
+            // match_all, or terms on name.keyword.
+            let names: Option<Vec<String>> = json_body
                 .as_ref()
                 .and_then(|b| b.pointer("/query/terms/name.keyword"))
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
-                .unwrap_or_default();
+                .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect());
             let hits: Vec<Value> = s
                 .detectors
                 .iter()
-                .filter(|(_, d)| d.body["name"].as_str().is_some_and(|n| names.iter().any(|x| x == n)))
-                .map(|(id, d)| json!({"_id": id, "_source": d.body}))
+                .filter(|(_, d)| {
+                    names
+                        .as_ref()
+                        .is_none_or(|names| d.body["name"].as_str().is_some_and(|n| names.iter().any(|x| x == n)))
+                })
+                .map(|(id, d)| json!({"_id": id, "_source": {"name": d.body["name"]}}))
                 .collect();
             reply(200, json!({"hits": {"total": {"value": hits.len()}, "hits": hits}}))
         }
