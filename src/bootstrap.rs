@@ -1,4 +1,4 @@
-//! `wafwatch bootstrap plan|apply|status|destroy`: the OpenSearch side of the pipeline, from the
+//! `wafwatch bootstrap plan|apply|status|destroy`: the OpenSearch side of the config, from the
 //! same `wafwatch.toml`. The work is done by `wafwatch_opensearch::bootstrap`; this module parses
 //! the options, builds the connection and prints.
 
@@ -7,14 +7,15 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use wafwatch_config::channel::Resolve;
+use wafwatch_config::expand::process_env;
 use wafwatch_log_simulator::aws::AwsArgs;
 use wafwatch_opensearch::bootstrap::apply::{ApplyOptions, BootstrapError};
 use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
 use wafwatch_opensearch::bootstrap::{self as boot, Dashboards};
-use wafwatch_opensearch::channel::{Resolve, process_env};
 use wafwatch_opensearch::connection::ConnectionArgs;
 
-use crate::config::Pipeline;
+use wafwatch_config::Config;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -190,15 +191,15 @@ fn parse_range(text: &str) -> anyhow::Result<(i64, i64)> {
     Ok((from, to))
 }
 
-fn spec(pipeline: &Pipeline, mode: Resolve, dashboards: Dashboards) -> Result<boot::Spec, ExitCode> {
-    pipeline.bootstrap_spec(mode, &process_env, dashboards).map_err(|e| {
+fn spec(config: &Config, mode: Resolve, dashboards: Dashboards) -> Result<boot::Spec, ExitCode> {
+    boot::Spec::from_config(config, mode, &process_env, dashboards).map_err(|e| {
         tracing::error!("{e}");
         ExitCode::from(2)
     })
 }
 
 /// Runs a bootstrap command.
-pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<ExitCode> {
+pub fn run(command: BootstrapCommand, config: &Config) -> anyhow::Result<ExitCode> {
     let failed = |e: BootstrapError| -> ExitCode {
         tracing::error!("{e}");
         match e {
@@ -208,8 +209,7 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
     };
     match command {
         BootstrapCommand::Plan { format, dashboards: dargs } => {
-            let spec = match spec(pipeline, Resolve::Placeholders, dashboards(dashboards_url(None, &dargs).as_deref()))
-            {
+            let spec = match spec(config, Resolve::Placeholders, dashboards(dashboards_url(None, &dargs).as_deref())) {
                 Ok(s) => s,
                 Err(code) => return Ok(code),
             };
@@ -235,7 +235,7 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
             format,
         } => {
             let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), &dargs)).flatten();
-            let spec = match spec(pipeline, Resolve::Live, dashboards(durl.as_deref())) {
+            let spec = match spec(config, Resolve::Live, dashboards(durl.as_deref())) {
                 Ok(s) => s,
                 Err(code) => return Ok(code),
             };
@@ -263,7 +263,7 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
             }
         }
         BootstrapCommand::Status { cluster: ClusterArgs { connection, aws }, format } => {
-            let spec = match spec(pipeline, Resolve::Placeholders, Dashboards::default()) {
+            let spec = match spec(config, Resolve::Placeholders, Dashboards::default()) {
                 Ok(s) => s,
                 Err(code) => return Ok(code),
             };
@@ -292,7 +292,7 @@ pub fn run(command: BootstrapCommand, pipeline: &Pipeline) -> anyhow::Result<Exi
                 return Ok(ExitCode::from(2));
             }
             let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), &dargs)).flatten();
-            let spec = match spec(pipeline, Resolve::Placeholders, dashboards(durl.as_deref())) {
+            let spec = match spec(config, Resolve::Placeholders, dashboards(durl.as_deref())) {
                 Ok(s) => s,
                 Err(code) => return Ok(code),
             };

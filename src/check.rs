@@ -2,15 +2,16 @@
 
 use std::fmt::Write;
 
-use wafwatch_transformer::config::{Format, TransformSections};
-use wafwatch_transformer::limits::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
+use wafwatch_config::transform::{Destination, Format, MessageFormat, TransformSections};
+use wafwatch_config::wire::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
 
-use crate::config::{Loaded, Pipeline};
+use wafwatch_config::Config;
+use wafwatch_config::file::Loaded;
 
 /// Renders the resolved configuration for people.
-pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
-    let resolved: &TransformSections = pipeline.transform.resolved();
-    let detection = &pipeline.detection;
+pub fn render(loaded: &Loaded, config: &Config) -> String {
+    let resolved: &TransformSections = config.transform.resolved();
+    let detection = &config.detection;
     let mut s = String::new();
     let _ = writeln!(s, "configuration: {} ({})", loaded.origin.describe(), loaded.origin.reason());
     let src = &resolved.source;
@@ -20,8 +21,8 @@ pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
         Format::CloudwatchLogs => format!(
             "cloudwatch-logs (messages: {})",
             match src.message_format.unwrap_or_default() {
-                wafwatch_transformer::config::MessageFormat::Json => "json",
-                wafwatch_transformer::config::MessageFormat::Text => "text",
+                MessageFormat::Json => "json",
+                MessageFormat::Text => "text",
             }
         ),
     };
@@ -57,8 +58,8 @@ pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
         s,
         "\ndelivery: {}, re-ingest {}{}",
         match d.destination {
-            wafwatch_transformer::config::Destination::Opensearch => "opensearch (one document per record)",
-            wafwatch_transformer::config::Destination::S3 => "s3",
+            Destination::Opensearch => "opensearch (one document per record)",
+            Destination::S3 => "s3",
         },
         if d.reingest { "on" } else { "off" },
         if d.partition_keys.is_empty() {
@@ -72,8 +73,8 @@ pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
     );
     let env_len = resolved.to_compact_json().len() + TRANSFORM_CONFIG_ENV.len();
     let _ = writeln!(s, "lambda: {TRANSFORM_CONFIG_ENV} is {env_len} of Lambda's {LAMBDA_ENV_TOTAL_BYTES} bytes");
-    use wafwatch_opensearch::detection::{FeatureSource, MonitorKind};
-    let idx = &pipeline.index;
+    use wafwatch_config::detection::{FeatureSource, MonitorKind};
+    let idx = &config.index;
     let _ = writeln!(
         s,
         "\nindex: alias {} (indices {}, first {}), {} shard(s), {} replica(s), refresh {}; roll over at {} or {}, delete after {}",
@@ -101,13 +102,14 @@ pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
             .iter()
             .map(|f| match &f.source {
                 FeatureSource::Column { name, .. } => format!("{} = {}({name})", f.name, f.aggregation.as_str()),
-                FeatureSource::Field { pointer, .. } => format!("{} = {}({pointer})", f.name, f.aggregation.as_str()),
+                FeatureSource::Field { field, .. } => format!("{} = {}({field})", f.name, f.aggregation.as_str()),
             })
             .collect();
         let entities = if d.category_fields.is_empty() {
             String::new()
         } else {
-            let fields: Vec<&str> = d.category_fields.iter().map(|c| detection.captures[*c].as_str()).collect();
+            let fields: Vec<&str> =
+                d.category_fields.iter().map(|c| detection.captures[*c].pointer().as_str()).collect();
             format!(", per {} (at most {} entities locally)", fields.join(" + "), d.max_entities)
         };
         let _ = writeln!(
@@ -143,16 +145,16 @@ pub fn render(loaded: &Loaded, pipeline: &Pipeline) -> String {
             humantime::format_duration(m.throttle)
         );
     }
-    let _ = writeln!(s, "\nchannels ({}):", pipeline.channels.len());
-    for c in &pipeline.channels {
+    let _ = writeln!(s, "\nchannels ({}):", config.channels.len());
+    for c in &config.channels {
         let _ = writeln!(s, "  {:<24} {} ({})", c.id(), c.kind().as_str(), c.name());
     }
-    match &pipeline.access.firehose_role_arn {
+    match &config.access.firehose_role_arn {
         Some(arn) => {
             let _ = writeln!(
                 s,
                 "\naccess: when {arn} is set at apply, security role {} is created and mapped to it",
-                pipeline.access.role
+                config.access.role
             );
         }
         None => s.push_str("\naccess: no Firehose role mapping (a cluster without fine-grained access control)\n"),

@@ -21,10 +21,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
-use wafwatch_opensearch::channel::{ChannelType, Payload, Resolve, ResolvedChannel};
-use wafwatch_opensearch::detection::{Detection, Monitor};
-use wafwatch_opensearch::engine::Alert;
-use wafwatch_opensearch::message::{Site, Template, local_context, render, template};
+use wafwatch_config::channel::{ChannelType, Payload, Resolve, ResolvedChannel};
+use wafwatch_config::detection::{Detection, Monitor};
+use wafwatch_engine::Alert;
+use wafwatch_engine::context::local_context;
+use wafwatch_message::{Site, Template, render, template};
 
 /// SNS messages are at most 256 KB.
 /// <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
@@ -49,7 +50,7 @@ pub struct DeliveryCounts {
 pub enum DeliverError {
     /// A channel's values could not be resolved.
     #[error("--deliver: {0}")]
-    Channel(#[from] wafwatch_opensearch::channel::ResolveError),
+    Channel(#[from] wafwatch_config::channel::ResolveError),
     /// The HTTP client could not be built.
     #[error("--deliver: building the HTTP client: {0}")]
     Http(String),
@@ -73,7 +74,7 @@ impl Deliverer {
     /// Resolves the channels the monitors use (reading `${VAR}`s and files now, so a missing one
     /// fails before the run) and renders each monitor's template with `link` as its "See:" line.
     pub fn new(
-        channels: &[wafwatch_opensearch::channel::Channel],
+        channels: &[wafwatch_config::channel::Channel],
         detection: &Detection,
         site: &Site<'_>,
         aws: wafwatch_log_simulator::aws::AwsArgs,

@@ -122,7 +122,7 @@ mod tests {
     use super::*;
 
     fn transformer() -> Transformer {
-        Transformer::new(wafwatch_transformer::bundled_default().unwrap())
+        Transformer::new(wafwatch_config::Transform::bundled().unwrap()).unwrap()
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! # wafwatch
 //!
-//! The `wafwatch` command line: the whole-file configuration ([`config`]), and the commands built on
-//! the workspace's libraries. See the README for the tour; `wafwatch --help` for the commands.
+//! The `wafwatch` command line, built on the workspace's libraries. See the README for the tour,
+//! `ARCHITECTURE.md` for the map, and `wafwatch --help` for the commands.
 //!
 //! The libraries do the work:
-//! - `wafwatch-transformer`: the Firehose transformation (configuration model, encoder, rules,
-//!   Lambda handler);
-//! - `wafwatch-log-simulator`: the traffic simulator behind `wafwatch simulate`;
-//! - `wafwatch-opensearch`: the OpenSearch connection today (see its docs).
+//! - `wafwatch-config`: the whole `wafwatch.toml` model;
+//! - `wafwatch-transformer`: the Firehose transformation (the record function, the Lambda handler);
+//! - `wafwatch-engine`: the local twin of OpenSearch detection and alerting;
+//! - `wafwatch-message`: what an alert says;
+//! - `wafwatch-opensearch`: the connection and the bootstrap;
+//! - `wafwatch-log-simulator`: the traffic simulator behind `wafwatch simulate`.
 
 pub mod bootstrap;
 pub mod check;
-pub mod config;
 pub mod deliver;
 pub mod exact;
 pub mod report;

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use wafwatch_config::file::BUNDLED_DEFAULT_TOML;
+use wafwatch_config::wire::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
+use wafwatch_transformer::Transformer;
 use wafwatch_transformer::cli::{self, TransformCommand};
-use wafwatch_transformer::limits::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
-use wafwatch_transformer::{BUNDLED_DEFAULT_TOML, Transformer};
 
 /// Find attacks and outages in web-firewall logs while they happen.
 ///
@@ -45,7 +46,7 @@ enum Command {
     /// Backfill with --from, cron one-shot with --files N, real time otherwise. See
     /// `wafwatch simulate --help` and `wafwatch simulate scenarios`.
     Simulate(Box<wafwatch_log_simulator::run::SimArgs>),
-    /// The whole pipeline on this machine, scored against ground truth: simulate, encode with the
+    /// The whole config on this machine, scored against ground truth: simulate, encode with the
     /// transformer, detect with Random Cut Forest, alert, report.
     ///
     /// Writes report.html, results.ndjson and alerts.ndjson to --out. Exit status 0 when the run
@@ -94,9 +95,9 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => {
-            let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let pipeline = loaded.pipeline()?;
-            write_stdout(&wafwatch::check::render(&loaded, &pipeline))?;
+            let loaded = wafwatch_config::file::load(cli.config.as_deref())?;
+            let config = loaded.config()?;
+            write_stdout(&wafwatch::check::render(&loaded, &config))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Default) => {
@@ -104,8 +105,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::LambdaEnv) => {
-            let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let json = loaded.transform_config()?.resolved().to_compact_json();
+            let loaded = wafwatch_config::file::load(cli.config.as_deref())?;
+            let json = loaded.transform()?.resolved().to_compact_json();
             let size = TRANSFORM_CONFIG_ENV.len() + json.len();
             anyhow::ensure!(
                 size <= LAMBDA_ENV_TOTAL_BYTES,
@@ -116,42 +117,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Transform(cmd) => {
-            let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let t = Transformer::new(loaded.transform_config()?);
-            Ok(match cmd {
-                TransformCommand::Invoke(args) => {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                    match rt.block_on(cli::invoke(&args, &t, std::io::stdout().lock())) {
-                        Ok(()) => ExitCode::SUCCESS,
-                        Err(e) => {
-                            tracing::error!("{e}");
-                            ExitCode::from(e.exit_code())
-                        }
-                    }
-                }
-                TransformCommand::Encode(args) => match cli::encode(&args, &t) {
-                    Ok(s) if s.failed == 0 => ExitCode::SUCCESS,
-                    Ok(_) => ExitCode::FAILURE,
-                    Err(e) => {
-                        tracing::error!("{e}");
-                        ExitCode::from(e.exit_code())
-                    }
-                },
-            })
+            let loaded = wafwatch_config::file::load(cli.config.as_deref())?;
+            let t = Transformer::new(loaded.transform()?)?;
+            Ok(cli::run(cmd, &t))
         }
         Command::Simulate(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             Ok(rt.block_on(wafwatch_log_simulator::run::main(*args)))
         }
         Command::Bootstrap(cmd) => {
-            let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let pipeline = loaded.pipeline()?;
-            wafwatch::bootstrap::run(cmd, &pipeline)
+            let loaded = wafwatch_config::file::load(cli.config.as_deref())?;
+            let config = loaded.config()?;
+            wafwatch::bootstrap::run(cmd, &config)
         }
         Command::Run(args) => {
-            let loaded = wafwatch::config::load(cli.config.as_deref())?;
-            let pipeline = loaded.pipeline()?;
-            match wafwatch::run::run(&args, &pipeline) {
+            let loaded = wafwatch_config::file::load(cli.config.as_deref())?;
+            let config = loaded.config()?;
+            match wafwatch::run::run(&args, &config) {
                 Ok(summary) => match summary.deliveries {
                     Some(d) if d.failed > 0 => {
                         tracing::error!(

@@ -4,9 +4,9 @@
 
 use std::fmt::Write;
 
+use wafwatch_config::detection::Detection;
+use wafwatch_engine::{AdResult, Alert};
 use wafwatch_log_simulator::sim::Label;
-use wafwatch_opensearch::detection::Detection;
-use wafwatch_opensearch::engine::{AdResult, Alert};
 
 use crate::run::{RunArgs, Summary};
 

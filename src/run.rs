@@ -1,4 +1,4 @@
-//! `wafwatch run`: the whole pipeline on one machine, scored against ground truth.
+//! `wafwatch run`: the whole config on one machine, scored against ground truth.
 //!
 //! Simulated traffic (the simulator) is encoded record by record by the transformer's record
 //! function (the code the Lambda runs), aggregated and scored by the local engine (the detectors
@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use wafwatch_config::detection::Detection;
+use wafwatch_engine::{AdResult, Alert, Engine, Event};
 use wafwatch_log_simulator::run::{parse_duration, parse_instant};
 use wafwatch_log_simulator::scenario::ScenarioSpec;
 use wafwatch_log_simulator::sim::{Batch, Label, OutputFormat, SimConfig, Simulation};
-use wafwatch_opensearch::detection::Detection;
-use wafwatch_opensearch::engine::{AdResult, Alert, Engine, Event};
 use wafwatch_transformer::{Facts, Transformer};
 
 /// The fixed start of the default run.
@@ -158,7 +158,7 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliveries: Option<crate::deliver::DeliveryCounts>,
     /// Late documents and per-entity model counts.
-    pub engine: wafwatch_opensearch::engine::EngineStats,
+    pub engine: wafwatch_engine::EngineStats,
     /// Per scenario.
     pub scenarios: Vec<ScenarioScore>,
 }
@@ -174,7 +174,7 @@ pub enum RunError {
     Io(String),
     /// The engine.
     #[error(transparent)]
-    Engine(#[from] wafwatch_opensearch::engine::EngineError),
+    Engine(#[from] wafwatch_engine::EngineError),
     /// `--exact-firehose`: the Lambda handler and the record function wrote different documents.
     #[error(
         "the Lambda handler and the record function disagreed on {0} records (see the errors above); this is a bug, please report it"
@@ -496,7 +496,7 @@ fn run_inputs(
 
 /// Says so when documents came too late to be counted: out-of-order input loses data silently
 /// otherwise.
-fn warn_late(stats: wafwatch_opensearch::engine::EngineStats) -> wafwatch_opensearch::engine::EngineStats {
+fn warn_late(stats: wafwatch_engine::EngineStats) -> wafwatch_engine::EngineStats {
     if stats.late_documents > 0 {
         tracing::warn!(
             documents = stats.late_documents,
@@ -508,19 +508,19 @@ fn warn_late(stats: wafwatch_opensearch::engine::EngineStats) -> wafwatch_opense
 }
 
 /// Resolves the channels for `--deliver`; the alerts link to the report this run writes.
-fn deliverer(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<crate::deliver::Deliverer, RunError> {
+fn deliverer(args: &RunArgs, config: &wafwatch_config::Config) -> Result<crate::deliver::Deliverer, RunError> {
     let report = std::path::absolute(args.out.join("report.html")).unwrap_or_else(|_| args.out.join("report.html"));
     let link = format!("file://{}", report.display());
-    let rules: Vec<(&str, wafwatch_transformer::config::Severity, &str)> = pipeline
+    let rules: Vec<(&str, wafwatch_config::Severity, &str)> = config
         .transform
         .resolved()
         .rule
         .iter()
         .map(|r| (r.name.as_str(), r.severity, r.description.as_deref().unwrap_or("")))
         .collect();
-    let pattern = pipeline.index.pattern();
-    let site = wafwatch_opensearch::message::Site { index_pattern: &pattern, link: Some(&link), rules: &rules };
-    let d = crate::deliver::Deliverer::new(&pipeline.channels, &pipeline.detection, &site, args.aws.clone())
+    let pattern = config.index.pattern();
+    let site = wafwatch_message::Site { index_pattern: &pattern, link: Some(&link), rules: &rules };
+    let d = crate::deliver::Deliverer::new(&config.channels, &config.detection, &site, args.aws.clone())
         .map_err(|e| RunError::Usage(e.to_string()))?;
     if d.channel_ids().is_empty() {
         return Err(RunError::Usage("--deliver: no monitor names a [[channel]]; there is nowhere to deliver".into()));
@@ -529,10 +529,12 @@ fn deliverer(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<crate
     Ok(d)
 }
 
-/// Runs the pipeline: on simulated traffic, scored against its labels, or on `--input` files.
-pub fn run(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<Summary, RunError> {
-    let detection = &pipeline.detection;
-    let transformer = &pipeline.local_transformer();
+/// Runs the config: on simulated traffic, scored against its labels, or on `--input` files.
+pub fn run(args: &RunArgs, config: &wafwatch_config::Config) -> Result<Summary, RunError> {
+    let detection = &config.detection;
+    let captures: Vec<_> = config.detection.captures.iter().map(|f| f.pointer().clone()).collect();
+    let transformer =
+        &Transformer::with_captures(config.transform.clone(), &captures).map_err(|e| RunError::Usage(e.to_string()))?;
     if !args.inputs.is_empty() && detection.detectors.is_empty() && detection.monitors.is_empty() {
         return Err(RunError::Usage(
             "the configuration has no [[detector]] or [[monitor]]: there is nothing to detect with".into(),
@@ -544,7 +546,7 @@ pub fn run(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<Summary
     if args.inputs.is_empty() && detection.detectors.is_empty() {
         return Err(RunError::Usage("the configuration has no [[detector]]: there is nothing to detect with".into()));
     }
-    let deliverer = if args.deliver { Some(deliverer(args, pipeline)?) } else { None };
+    let deliverer = if args.deliver { Some(deliverer(args, config)?) } else { None };
     if !args.inputs.is_empty() {
         return run_inputs(args, transformer, detection, deliverer);
     }
@@ -718,7 +720,7 @@ pub fn run(args: &RunArgs, pipeline: &crate::config::Pipeline) -> Result<Summary
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wafwatch_opensearch::detection::{Aggregation, Detector, Feature, FeatureSource};
+    use wafwatch_config::detection::{Aggregation, Detector, Feature, FeatureSource};
 
     const T0: i64 = 1_767_225_600_000;
     const MIN: i64 = 60_000;
@@ -758,7 +760,10 @@ mod tests {
                 description: String::new(),
                 features: vec![Feature {
                     name: "f".into(),
-                    source: FeatureSource::Column { index: 0, name: "c".into() },
+                    source: FeatureSource::Column {
+                        id: wafwatch_config::transform::ColumnId::from_index(0),
+                        name: "c".into(),
+                    },
                     aggregation: Aggregation::Avg,
                 }],
                 interval: Duration::from_secs(60),

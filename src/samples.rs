@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use wafwatch_opensearch::detection::{Detection, DocFilter, FeatureSource, MonitorKind};
-use wafwatch_opensearch::engine::Alert;
+use wafwatch_config::detection::{Detection, DocFilter, FeatureSource, MonitorKind};
+use wafwatch_engine::Alert;
 use wafwatch_transformer::Facts;
 
 /// Header names redacted by default (compared ignoring case).
@@ -86,7 +86,7 @@ impl Samples {
                         .features
                         .iter()
                         .filter_map(|f| match f.source {
-                            FeatureSource::Column { index, .. } => Some(index),
+                            FeatureSource::Column { id, .. } => Some(id.index()),
                             FeatureSource::Field { .. } => None,
                         })
                         .collect(),

@@ -4,9 +4,10 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use wafwatch_transformer::expand::Expansion;
-use wafwatch_transformer::limits::LAMBDA_ENV_TOTAL_BYTES;
-use wafwatch_transformer::{TransformSections, Transformer};
+use wafwatch_config::expand::Expansion;
+use wafwatch_config::transform::TransformSections;
+use wafwatch_config::wire::LAMBDA_ENV_TOTAL_BYTES;
+use wafwatch_transformer::Transformer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wafwatch");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/transformer/tests/fixtures");
@@ -108,7 +109,7 @@ fn lambda_env_fits_and_parses_with_the_transformers_own_loader() {
         assert_eq!(json.trim().lines().count(), 1, "compact");
         let cfg = TransformSections::from_json(json.trim()).unwrap().validate(Expansion::Literal).unwrap();
         assert_eq!(cfg.column_names().count(), 10);
-        let _ = Transformer::new(cfg);
+        Transformer::new(cfg).unwrap();
     }
 }
 

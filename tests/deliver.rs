@@ -77,7 +77,7 @@ fn scanner_log(dir: &std::path::Path) -> std::path::PathBuf {
 
 /// The bundled default with the monitors' channels replaced.
 fn config(dir: &std::path::Path, channels: &str, sections: &str) -> std::path::PathBuf {
-    let text = wafwatch_transformer::BUNDLED_DEFAULT_TOML.replace("channels = [\"security-team\"]", channels);
+    let text = wafwatch_config::file::BUNDLED_DEFAULT_TOML.replace("channels = [\"security-team\"]", channels);
     let path = dir.join("wafwatch.toml");
     std::fs::write(&path, format!("{text}\n{sections}")).unwrap();
     path

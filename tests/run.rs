@@ -293,7 +293,7 @@ fn per_entity_detectors_and_grouped_monitors_name_the_entity() {
         "{}\n[[detector]]\nname = \"blocked-per-ip\"\ncategory_field = [\"/clientIp\"]\nmax_entities = 10\n\
          features = [{{ name = \"blocked\", column = \"B_action\", aggregation = \"sum\" }}, {{ name = \"paths\", field = \"/uri\", aggregation = \"cardinality\" }}]\n\
          [[monitor]]\nname = \"blocked-per-ip-anomaly\"\ndetector = \"blocked-per-ip\"\n",
-        wafwatch_transformer::BUNDLED_DEFAULT_TOML
+        wafwatch_config::file::BUNDLED_DEFAULT_TOML
     );
     let config_path = dir.join("wafwatch.toml");
     std::fs::write(&config_path, config).unwrap();

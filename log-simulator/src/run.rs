@@ -210,8 +210,10 @@ fn rotation(out: &OutputArgs, spec: &SinkSpec) -> Rotation {
 
 /// The transformer that encodes documents for an OpenSearch sink.
 fn transformer(out: &OutputArgs, format: OutputFormat) -> Result<wafwatch_transformer::Transformer, RunError> {
-    use wafwatch_transformer::expand::Expansion;
-    use wafwatch_transformer::{AWS_WAF_PRESET_TOML, BUNDLED_DEFAULT_TOML, TransformSections, Transformer};
+    use wafwatch_config::expand::Expansion;
+    use wafwatch_config::file::{AWS_WAF_PRESET_TOML, BUNDLED_DEFAULT_TOML};
+    use wafwatch_config::transform::TransformSections;
+    use wafwatch_transformer::Transformer;
     let (origin, text) = match &out.transform_config {
         Some(p) => (
             p.display().to_string(),
@@ -221,10 +223,10 @@ fn transformer(out: &OutputArgs, format: OutputFormat) -> Result<wafwatch_transf
         None if format == OutputFormat::AwsWaf => ("presets/aws-waf.toml".to_owned(), AWS_WAF_PRESET_TOML.to_owned()),
         None => ("bundled wafwatch.toml".to_owned(), BUNDLED_DEFAULT_TOML.to_owned()),
     };
-    let cfg = TransformSections::from_whole_toml(&text)
+    TransformSections::from_whole_toml(&text)
         .and_then(|s| s.validate(Expansion::Environment))
-        .map_err(|e| RunError::Usage(e.with_origin(origin).to_string()))?;
-    Ok(Transformer::new(cfg))
+        .and_then(Transformer::new)
+        .map_err(|e| RunError::Usage(e.with_origin(origin).to_string()))
 }
 
 async fn open_sinks(out: &OutputArgs, format: OutputFormat) -> Result<Vec<Sink>, RunError> {

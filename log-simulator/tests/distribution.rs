@@ -153,15 +153,15 @@ fn random_anomalies_happen_at_the_asked_rate() {
 
 #[test]
 fn the_transformer_reads_both_shapes_and_the_scenarios_move_their_columns() {
-    use wafwatch_transformer::expand::Expansion;
-    use wafwatch_transformer::{TransformSections, Transformer, bundled_default};
-    let preset = include_str!("../../presets/aws-waf.toml");
+    use wafwatch_config::Transform;
+    use wafwatch_config::expand::Expansion;
+    use wafwatch_config::transform::TransformSections;
+    use wafwatch_transformer::Transformer;
+    let preset = wafwatch_config::file::AWS_WAF_PRESET_TOML;
+    let preset = TransformSections::from_whole_toml(preset).unwrap().validate(Expansion::Literal).unwrap();
     for (format, t) in [
-        (OutputFormat::Flat, Transformer::new(bundled_default().unwrap())),
-        (
-            OutputFormat::AwsWaf,
-            Transformer::new(TransformSections::from_whole_toml(preset).unwrap().validate(Expansion::Literal).unwrap()),
-        ),
+        (OutputFormat::Flat, Transformer::new(Transform::bundled().unwrap()).unwrap()),
+        (OutputFormat::AwsWaf, Transformer::new(preset).unwrap()),
     ] {
         let config =
             SimConfig { format, scenarios: vec!["geo-anomaly@2m+2m".parse().unwrap()], ..cfg(JAN_1, 360_000, 20.0) };

@@ -161,7 +161,7 @@ async fn a_changed_detector_is_stopped_updated_and_restarted_and_a_new_category_
     assert_eq!(action_of(&report, "monitor", "blocked-requests-anomaly"), Action::Unchanged, "same detector id");
 
     // category_field cannot change in place: delete, create, start; the monitor follows the new id.
-    spec.detection.captures.push("/clientIp".into());
+    spec.detection.captures.push(wafwatch_config::pointer::Field::parse("/clientIp").unwrap());
     spec.detection.detectors[0].category_fields = vec![spec.detection.captures.len() - 1];
     cluster.clear_log();
     let report = run(&cluster, &spec, &opts()).await.unwrap();
@@ -451,7 +451,7 @@ fn fingerprints_are_stable_and_change_with_the_body() {
 
 #[tokio::test]
 async fn a_dry_run_shows_that_a_secret_changed_but_never_the_secret() {
-    use wafwatch_opensearch::channel::{ChannelType, Payload, ResolvedChannel};
+    use wafwatch_config::channel::{ChannelType, Payload, ResolvedChannel};
     let cluster = Cluster::start().await;
     let mut spec = support::deployed_spec();
     let webhook = |url: &str, token: &str| ResolvedChannel {

@@ -80,8 +80,8 @@ fn says(rule: u8, needle: &str, f: impl FnOnce(&mut Vec<Request>)) {
 fn the_default_and_preset_plans_pass() {
     validate(&requests()).unwrap();
     let preset = support::spec_with(
-        wafwatch_transformer::AWS_WAF_PRESET_TOML,
-        wafwatch_opensearch::channel::Resolve::Live,
+        wafwatch_config::file::AWS_WAF_PRESET_TOML,
+        wafwatch_config::channel::Resolve::Live,
         &support::deployed_env,
         Default::default(),
     );

@@ -21,10 +21,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
-use wafwatch_transformer::expand::Expansion;
+use wafwatch_config::Transform;
+use wafwatch_config::expand::Expansion;
+use wafwatch_config::file::{BUNDLED_DEFAULT_TOML, TEXT_LOGS_PRESET_TOML};
+use wafwatch_config::transform::TransformSections;
 use wafwatch_transformer::firehose::{FirehoseEvent, FirehoseRecord};
 use wafwatch_transformer::reingest::MemoryReingest;
-use wafwatch_transformer::{TransformSections, Transformer, bundled_default, handle};
+use wafwatch_transformer::{Transformer, handle};
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -126,22 +129,22 @@ fn aws_waf_event() -> (FirehoseEvent, usize) {
 }
 
 fn transformer(toml: &str) -> Transformer {
-    Transformer::new(TransformSections::from_whole_toml(toml).unwrap().validate(Expansion::Literal).unwrap())
+    Transformer::new(TransformSections::from_whole_toml(toml).unwrap().validate(Expansion::Literal).unwrap()).unwrap()
 }
 
 /// The default configuration without its rules: the columns alone, to compare with the DOM version.
 fn columns_only() -> Transformer {
-    let mut s = TransformSections::from_whole_toml(wafwatch_transformer::BUNDLED_DEFAULT_TOML).unwrap();
+    let mut s = TransformSections::from_whole_toml(BUNDLED_DEFAULT_TOML).unwrap();
     s.rule.clear();
-    Transformer::new(s.validate(Expansion::Literal).unwrap())
+    Transformer::new(s.validate(Expansion::Literal).unwrap()).unwrap()
 }
 
 /// The default plus the text-log preset's whole-line rules: what scanning every byte costs.
 fn with_line_rules() -> Transformer {
-    let mut s = TransformSections::from_whole_toml(wafwatch_transformer::BUNDLED_DEFAULT_TOML).unwrap();
-    let text = TransformSections::from_whole_toml(include_str!("../../presets/text-logs.toml")).unwrap();
+    let mut s = TransformSections::from_whole_toml(BUNDLED_DEFAULT_TOML).unwrap();
+    let text = TransformSections::from_whole_toml(TEXT_LOGS_PRESET_TOML).unwrap();
     s.rule.extend(text.rule.into_iter().filter(|r| r.conditions.iter().all(|c| c.field.is_none())));
-    Transformer::new(s.validate(Expansion::Literal).unwrap())
+    Transformer::new(s.validate(Expansion::Literal).unwrap()).unwrap()
 }
 
 /// The straightforward way: parse each record into a DOM, look the fields up, insert the columns,
@@ -202,8 +205,7 @@ fn peak_heap(rt: &tokio::runtime::Runtime, event: &FirehoseEvent, event_bytes: u
 
 fn handler(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    let default = bundled_default().unwrap();
-    let default = Transformer::new(default);
+    let default = Transformer::new(Transform::bundled().unwrap()).unwrap();
     let preset = transformer(include_str!("../../presets/aws-waf.toml"));
     let columns = columns_only();
     let line_rules = with_line_rules();

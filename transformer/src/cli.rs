@@ -4,6 +4,7 @@
 
 use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use crate::firehose::{FirehoseEvent, handle};
 use crate::record::{Disposition, Transformer};
@@ -217,6 +218,24 @@ pub fn encode(args: &EncodeArgs, t: &Transformer) -> Result<EncodeSummary, CliEr
     Ok(summary)
 }
 
+/// Runs an offline command with `t` and says how it went as an exit status: the one dispatch both
+/// the `transformer` binary and `wafwatch transform` use.
+pub fn run(cmd: TransformCommand, t: &Transformer) -> ExitCode {
+    let result = match cmd {
+        TransformCommand::Invoke(args) => match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt.block_on(invoke(&args, t, io::stdout().lock())).map(|()| ExitCode::SUCCESS),
+            Err(source) => Err(CliError::Io { context: "starting the async runtime".into(), source }),
+        },
+        TransformCommand::Encode(args) => {
+            encode(&args, t).map(|s| if s.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    };
+    result.unwrap_or_else(|e| {
+        tracing::error!("{e}");
+        ExitCode::from(e.exit_code())
+    })
+}
+
 /// Sets up logging inside Lambda: JSON lines (one object per event, fields before the message) on
 /// stdout, which Lambda sends to CloudWatch Logs, unless the function's log format is explicitly
 /// `Text`. The level comes from `AWS_LAMBDA_LOG_LEVEL`, then `RUST_LOG`, then INFO.
@@ -240,7 +259,7 @@ pub fn init_cli_tracing(verbose: u8) {
         _ => "trace",
     };
     let default = format!(
-        "warn,wafwatch={level},wafwatch_transformer={level},wafwatch_opensearch={level},wafwatch_log_simulator={level}"
+        "warn,wafwatch={level},wafwatch_config={level},wafwatch_transformer={level},wafwatch_engine={level},wafwatch_opensearch={level},wafwatch_log_simulator={level}"
     );
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

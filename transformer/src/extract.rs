@@ -12,8 +12,10 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::config::SlotId;
-use crate::pointer::Pointer;
+use wafwatch_config::pointer::Pointer;
+
+/// Index of a value the extractor pulls out of each record: one slot per distinct pointer.
+pub(crate) type SlotId = usize;
 
 /// A value read from a record.
 #[derive(Debug, Clone, PartialEq, Eq)]

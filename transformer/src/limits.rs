@@ -1,4 +1,5 @@
-//! AWS limits and wire strings the transformer depends on, in one place.
+//! The AWS limits the transformer works within, in one place (the member names it writes are in
+//! `wafwatch_config::wire`).
 //!
 //! Every number here comes from `firehose-lambda-waf.md` (the project's copy of the contract), which
 //! cites the AWS page it was taken from. Change a limit here and nowhere else.
@@ -24,21 +25,3 @@ pub const PUT_RECORD_BATCH_MAX_RECORDS: usize = 500;
 ///
 /// <https://docs.aws.amazon.com/firehose/latest/APIReference/API_PutRecordBatch.html>
 pub const PUT_RECORD_BATCH_MAX_BYTES: usize = 4 * 1024 * 1024;
-
-/// Lambda allows 4 KB for all of a function's environment variables together.
-///
-/// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html>
-pub const LAMBDA_ENV_TOTAL_BYTES: usize = 4 * 1024;
-
-/// The environment variable that carries the transformer's configuration into the Lambda, as
-/// compact JSON produced by `wafwatch config lambda-env`.
-pub const TRANSFORM_CONFIG_ENV: &str = "WAFWATCH_TRANSFORM_CONFIG";
-
-/// The document member that receives the normalised event time.
-pub const TIMESTAMP_MEMBER: &str = "@timestamp";
-
-/// The document member that receives the names of the rules a record matched.
-pub const RULES_MEMBER: &str = "rules";
-
-/// The document member that receives the highest severity among the matched rules.
-pub const SEVERITY_MEMBER: &str = "severity";

@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use clap::Parser;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use wafwatch_config::Transform;
+use wafwatch_config::wire::TRANSFORM_CONFIG_ENV;
 use wafwatch_transformer::cli::{self, TransformCommand};
 use wafwatch_transformer::reingest::FirehoseReingest;
-use wafwatch_transformer::{FirehoseEvent, FirehoseResponse, Transformer, handle, lambda_config};
+use wafwatch_transformer::{FirehoseEvent, FirehoseResponse, Transformer, handle};
 
 /// wafwatch's Firehose transformation Lambda.
 ///
@@ -49,14 +51,13 @@ fn lambda_main() -> ExitCode {
         return ExitCode::from(2);
     }
     cli::init_lambda_tracing();
-    let config = match lambda_config() {
-        Ok(c) => c,
+    let transformer = match configured() {
+        Ok(t) => Arc::new(t),
         Err(e) => {
             tracing::error!(error = %e, "Invalid configuration; the function cannot start.");
             return ExitCode::from(2);
         }
     };
-    let transformer = Arc::new(Transformer::new(config));
     let reingest = Arc::new(FirehoseReingest::lazy());
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -79,38 +80,18 @@ fn lambda_main() -> ExitCode {
     }
 }
 
+/// The transformer of `WAFWATCH_TRANSFORM_CONFIG`, or of the bundled default when it is unset.
+fn configured() -> Result<Transformer, wafwatch_config::ConfigError> {
+    let value = std::env::var(TRANSFORM_CONFIG_ENV).ok();
+    Transformer::new(Transform::for_lambda(value.as_deref())?)
+}
+
 fn offline(cmd: TransformCommand) -> ExitCode {
-    let transformer = match lambda_config() {
-        Ok(c) => Transformer::new(c),
+    match configured() {
+        Ok(t) => cli::run(cmd, &t),
         Err(e) => {
             tracing::error!("{e}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    match cmd {
-        TransformCommand::Invoke(args) => {
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!(error = %e, "Could not start the async runtime.");
-                    return ExitCode::from(2);
-                }
-            };
-            match rt.block_on(cli::invoke(&args, &transformer, std::io::stdout().lock())) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("{e}");
-                    ExitCode::from(e.exit_code())
-                }
-            }
-        }
-        TransformCommand::Encode(args) => match cli::encode(&args, &transformer) {
-            Ok(s) if s.failed == 0 => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(e) => {
-                tracing::error!("{e}");
-                ExitCode::from(e.exit_code())
-            }
-        },
     }
 }

@@ -12,10 +12,13 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Destination, Format, MessageFormat, TransformConfig};
-use crate::extract::{ExtractError, PathTrie, Value, extract};
+use wafwatch_config::pointer::Pointer;
+use wafwatch_config::transform::{Destination, Format, MessageFormat, RuleId, Transform};
+use wafwatch_config::{ConfigError, Severity};
+
+use crate::compile::Compiled;
+use crate::extract::{ExtractError, Value, extract};
 use crate::limits::MAX_RECORD_BYTES;
-use crate::pointer::Pointer;
 use crate::text;
 use crate::time;
 
@@ -100,12 +103,12 @@ pub enum RecordError {
 pub struct Facts {
     /// `@timestamp`, epoch milliseconds.
     pub timestamp_ms: i64,
-    /// Each column's value, in [`TransformConfig::column_names`] order.
+    /// Each column's value, in output order (index it with a `ColumnId`).
     pub columns: Vec<bool>,
     /// The highest severity of the matched rules.
-    pub severity: Option<crate::config::Severity>,
-    /// The matched rules, by their index in the configuration.
-    pub rules: Vec<usize>,
+    pub severity: Option<Severity>,
+    /// The matched rules, in configuration order.
+    pub rules: Vec<RuleId>,
     /// The values of the members asked for with [`Transformer::with_captures`], in that order
     /// (`None` when missing, null, an object or an array).
     pub captured: Vec<Option<String>>,
@@ -114,17 +117,15 @@ pub struct Facts {
 /// The transformer: a validated configuration plus what it compiles to.
 #[derive(Debug, Clone)]
 pub struct Transformer {
-    cfg: TransformConfig,
-    trie: PathTrie,
-    /// The slots of the captured members, in the order they were asked for.
-    captures: Vec<usize>,
+    cfg: Transform,
+    compiled: Compiled,
 }
 
 impl Transformer {
-    /// Builds the transformer for a validated configuration.
-    pub fn new(cfg: TransformConfig) -> Self {
-        let trie = PathTrie::build(&cfg.pointers);
-        Transformer { cfg, trie, captures: Vec::new() }
+    /// Compiles the transformer for a validated configuration. Fails only when the rules' regular
+    /// expressions, each valid alone, are too large to compile together.
+    pub fn new(cfg: Transform) -> Result<Self, ConfigError> {
+        Self::with_captures(cfg, &[])
     }
 
     /// Builds a transformer that also reports the values of `captures` in [`Facts::captured`]:
@@ -133,31 +134,20 @@ impl Transformer {
     /// the same pass; the documents written are exactly those of [`Transformer::new`].
     ///
     /// ```
-    /// use wafwatch_transformer::{bundled_default, Facts, Transformer};
-    /// use wafwatch_transformer::pointer::Pointer;
-    /// let t = Transformer::with_captures(bundled_default().unwrap(), &[Pointer::parse("/clientIp").unwrap()]);
+    /// use wafwatch_config::{Transform, pointer::Pointer};
+    /// use wafwatch_transformer::{Facts, Transformer};
+    /// let t = Transformer::with_captures(Transform::bundled().unwrap(), &[Pointer::parse("/clientIp").unwrap()]).unwrap();
     /// let (mut out, mut facts) = (Vec::new(), Facts::default());
     /// t.transform_with_facts(br#"{"clientIp":"192.0.2.7","action":"BLOCK"}"#, 0, &mut out, &mut facts).unwrap();
     /// assert_eq!(facts.captured, [Some("192.0.2.7".to_string())]);
     /// ```
-    pub fn with_captures(cfg: TransformConfig, captures: &[Pointer]) -> Self {
-        let mut pointers = cfg.pointers.clone();
-        let slots = captures
-            .iter()
-            .map(|p| match pointers.iter().position(|q| q.as_str() == p.as_str()) {
-                Some(slot) => slot,
-                None => {
-                    pointers.push(p.clone());
-                    pointers.len() - 1
-                }
-            })
-            .collect();
-        let trie = PathTrie::build(&pointers);
-        Transformer { cfg, trie, captures: slots }
+    pub fn with_captures(cfg: Transform, captures: &[Pointer]) -> Result<Self, ConfigError> {
+        let compiled = Compiled::new(&cfg, captures)?;
+        Ok(Transformer { cfg, compiled })
     }
 
     /// The configuration this transformer runs.
-    pub fn config(&self) -> &TransformConfig {
+    pub fn config(&self) -> &Transform {
         &self.cfg
     }
 
@@ -168,8 +158,9 @@ impl Transformer {
     /// the document(s) are appended to `out`; on any other result `out` is left as it was.
     ///
     /// ```
-    /// use wafwatch_transformer::{bundled_default, Disposition, Transformer};
-    /// let t = Transformer::new(bundled_default().unwrap());
+    /// use wafwatch_config::Transform;
+    /// use wafwatch_transformer::{Disposition, Transformer};
+    /// let t = Transformer::new(Transform::bundled().unwrap()).unwrap();
     /// let mut out = Vec::new();
     /// let d = t.transform(br#"{"timestamp":1795262283412,"action":"BLOCK","country":"FR"}"#, 0, &mut out).unwrap();
     /// assert!(matches!(d, Disposition::Deliver { .. }));
@@ -204,7 +195,7 @@ impl Transformer {
             return Err(RecordError::TooLarge(data.len()));
         }
         let start = out.len();
-        let result = match self.cfg.format {
+        let result = match self.cfg.format() {
             Format::Json => {
                 let text = as_text(data)?;
                 self.encode_json(text, text, arrival_ms, out, facts.as_deref_mut())
@@ -234,21 +225,21 @@ impl Transformer {
         if body.is_empty() {
             return Err(RecordError::Empty);
         }
-        let (values, clash) = extract(body, &self.trie, &self.cfg.reserved).map_err(|e| match e {
+        let (values, clash) = extract(body, &self.compiled.trie, &self.compiled.reserved).map_err(|e| match e {
             ExtractError::NotObject => RecordError::NotObject,
             ExtractError::Json(e) => RecordError::NotJson(e),
         })?;
         if let Some(member) = clash {
             return Err(RecordError::Clash(member));
         }
-        let millis = match &values[self.cfg.timestamp] {
+        let millis = match &values[self.compiled.timestamp] {
             Value::Missing => fallback_ms,
             Value::Str(s) => time::millis_from_str(s).ok_or_else(|| self.bad_timestamp(format!("the string {s:?}")))?,
             Value::Literal(t) => time::millis_from_number(t).ok_or_else(|| self.bad_timestamp(format!("`{t}`")))?,
         };
 
         let start = out.len();
-        out.reserve(body.len() + 32 * self.cfg.columns.len() + 64);
+        out.reserve(body.len() + 32 * self.compiled.column_prefixes.len() + 64);
         // The object without its closing brace, minified when it spans several lines.
         let open = &body[..body.len() - 1];
         if has_line_break(open.as_bytes()) {
@@ -263,8 +254,8 @@ impl Transformer {
             empty = false;
         };
 
-        let mut on = vec![false; self.cfg.columns.len()];
-        for f in &self.cfg.fields {
+        let mut on = vec![false; self.compiled.column_prefixes.len()];
+        for f in &self.compiled.fields {
             let hit = values[f.slot]
                 .text()
                 .and_then(|v| f.matchers.iter().find(|(set, _)| set.matches(v)).map(|(_, col)| *col))
@@ -273,8 +264,8 @@ impl Transformer {
                 on[col] = true;
             }
         }
-        for (col, is_on) in self.cfg.columns.iter().zip(&on) {
-            member(out, &col.prefix);
+        for (prefix, is_on) in self.compiled.column_prefixes.iter().zip(&on) {
+            member(out, prefix);
             out.push(if *is_on { b'1' } else { b'0' });
         }
 
@@ -287,11 +278,11 @@ impl Transformer {
 
         let mut severity = None;
         let mut matched = Vec::new();
-        if !self.cfg.rules.is_empty() {
+        if !self.compiled.rules.is_empty() {
             member(out, b",\"rules\":[");
             let mut first = true;
-            severity = self.cfg.rules.evaluate(line, &values, |index: usize, name: &str| {
-                matched.push(index);
+            severity = self.compiled.rules.evaluate(line, &values, |index: usize, name: &str| {
+                matched.push(RuleId::from_index(index));
                 if !first {
                     out.push(b',');
                 }
@@ -313,8 +304,8 @@ impl Transformer {
             f.columns = on;
             f.severity = severity;
             f.rules = matched;
-            f.captured.resize(self.captures.len(), None);
-            for (dst, slot) in f.captured.iter_mut().zip(&self.captures) {
+            f.captured.resize(self.compiled.captures.len(), None);
+            for (dst, slot) in f.captured.iter_mut().zip(&self.compiled.captures) {
                 match (values[*slot].text(), dst.as_mut()) {
                     (Some(v), Some(s)) => {
                         s.clear();
@@ -327,7 +318,7 @@ impl Transformer {
         }
 
         let partition_keys = self.cfg.has_partition_keys().then(|| {
-            self.cfg
+            self.compiled
                 .partition_keys
                 .iter()
                 .map(|(name, slot)| (name.clone(), values[*slot].text().unwrap_or("unknown").to_owned()))
@@ -337,7 +328,7 @@ impl Transformer {
     }
 
     fn bad_timestamp(&self, found: String) -> RecordError {
-        RecordError::BadTimestamp { pointer: self.cfg.resolved.source.timestamp.clone(), found }
+        RecordError::BadTimestamp { pointer: self.cfg.timestamp().to_string(), found }
     }
 
     fn encode_text(
@@ -381,7 +372,7 @@ impl Transformer {
         match log.log_events.len() {
             0 => Ok(Disposition::Drop("CloudWatch Logs message with no log events")),
             1 => self.encode_event(&log.log_events[0], out, facts),
-            _ if self.cfg.destination == Destination::Opensearch => {
+            _ if self.cfg.destination() == Destination::Opensearch => {
                 let mut parts = Vec::with_capacity(log.log_events.len());
                 for ev in &log.log_events {
                     let single = LogData { log_events: vec![ev.clone()], ..log.clone_header() };
@@ -408,7 +399,7 @@ impl Transformer {
         facts: Option<&mut Facts>,
     ) -> Result<Disposition, RecordError> {
         let wrap = |e: RecordError| RecordError::Event { id: ev.id.clone(), source: Box::new(e) };
-        match self.cfg.message_format {
+        match self.cfg.message_format() {
             MessageFormat::Json => self.encode_json(&ev.message, &ev.message, ev.timestamp, out, facts),
             MessageFormat::Text => self.encode_text(&ev.message, ev.timestamp, out, facts),
         }

@@ -6,8 +6,9 @@
 
 use regex::RegexSet;
 
-use crate::config::{Severity, SlotId};
-use crate::extract::Value;
+use wafwatch_config::Severity;
+
+use crate::extract::{SlotId, Value};
 use crate::values::ValueSet;
 
 /// What a condition tests.

@@ -278,9 +278,10 @@ async fn the_response_never_exceeds_the_budget_and_overflow_is_reingested() {
 #[tokio::test]
 async fn without_reingest_overflow_fails_and_still_fits() {
     let mut sections =
-        wafwatch_transformer::TransformSections::from_whole_toml(wafwatch_transformer::BUNDLED_DEFAULT_TOML).unwrap();
+        wafwatch_config::transform::TransformSections::from_whole_toml(wafwatch_config::file::BUNDLED_DEFAULT_TOML)
+            .unwrap();
     sections.delivery.reingest = false;
-    let t = Transformer::new(sections.validate(wafwatch_transformer::expand::Expansion::Literal).unwrap());
+    let t = Transformer::new(sections.validate(wafwatch_config::expand::Expansion::Literal).unwrap()).unwrap();
     let resp = handle(event_of(&vec![SMALL; MANY * 2]), &t, &MemoryReingest::default()).await;
     assert!(serde_json::to_vec(&resp).unwrap().len() <= RESPONSE_BUDGET_BYTES);
     let (ok, dropped, failed) = resp.counts();

@@ -14,8 +14,8 @@ use runtime_api::{FakeRuntime, Post};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
-use wafwatch_transformer::TransformSections;
-use wafwatch_transformer::limits::TRANSFORM_CONFIG_ENV;
+use wafwatch_config::transform::TransformSections;
+use wafwatch_config::wire::TRANSFORM_CONFIG_ENV;
 
 const BIN: &str = env!("CARGO_BIN_EXE_transformer");
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::bodies::{self, MANAGED_BY, carried_fingerprint};
 use super::client::{Api, Reply, Target, Unreachable};
 use super::{Body, Request, Spec, plan, validate};
-use crate::detection::MonitorKind;
+use wafwatch_config::detection::MonitorKind;
 
 /// The anomaly-detection plugin's detectors endpoint.
 const DETECTORS: &str = "/_plugins/_anomaly_detection/detectors";

@@ -11,12 +11,14 @@
 //! depending on how the server normalises what it stores.
 
 use serde_json::{Map, Value, json};
-use wafwatch_transformer::config::Severity;
+use wafwatch_config::Severity;
 
-use crate::channel::{Payload, ResolvedChannel};
-use crate::detection::{Aggregation, Detection, Detector, DocFilter, FeatureSource, Imputation, Monitor, MonitorKind};
-use crate::index::{FieldType, Index, dotted};
-use crate::message::{Site, template};
+use wafwatch_config::channel::{Payload, ResolvedChannel};
+use wafwatch_config::detection::{
+    Aggregation, Detection, Detector, DocFilter, FeatureSource, Imputation, Monitor, MonitorKind,
+};
+use wafwatch_config::index::{FieldType, Index};
+use wafwatch_message::{Site, template};
 
 /// Marks what wafwatch manages: `_meta.managed_by`, `ui_metadata.wafwatch.managed_by`, and the end
 /// of descriptions.
@@ -198,10 +200,10 @@ fn period(d: std::time::Duration) -> Value {
     json!({"period": {"interval": d.as_secs() / 60, "unit": "Minutes"}})
 }
 
-fn feature_field(f: &crate::detection::Feature) -> String {
+fn feature_field(f: &wafwatch_config::detection::Feature) -> String {
     match &f.source {
         FeatureSource::Column { name, .. } => name.clone(),
-        FeatureSource::Field { pointer, .. } => dotted(pointer).unwrap_or_else(|_| pointer.clone()),
+        FeatureSource::Field { field, .. } => field.dotted().to_owned(),
     }
 }
 
@@ -240,9 +242,8 @@ pub fn detector(d: &Detector, detection: &Detection, index: &Index) -> Value {
         "ui_metadata": {"features": ui_features, "filters": []},
     });
     if !d.category_fields.is_empty() {
-        body["category_field"] = json!(
-            d.category_fields.iter().map(|c| dotted(&detection.captures[*c]).unwrap_or_default()).collect::<Vec<_>>()
-        );
+        body["category_field"] =
+            json!(d.category_fields.iter().map(|c| detection.captures[*c].dotted()).collect::<Vec<_>>());
     }
     if let Some(method) = d.imputation {
         body["imputation_option"] =
@@ -385,7 +386,7 @@ pub fn monitor(m: &Monitor, detection: &Detection, index: &Index, site: &Site<'_
                     "ui_metadata": {},
                 }),
                 Some(g) => {
-                    let field = dotted(&detection.captures[*g]).unwrap_or_default();
+                    let field = detection.captures[*g].dotted();
                     let source = field.replace('.', "_");
                     json!({
                         "name": m.name,

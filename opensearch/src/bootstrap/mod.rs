@@ -18,12 +18,13 @@ pub mod validate;
 
 use serde::Serialize;
 use serde_json::Value;
-use wafwatch_transformer::config::Severity;
+use wafwatch_config::Severity;
 
-use crate::channel::ResolvedChannel;
-use crate::detection::Detection;
-use crate::index::Index;
-use crate::message::Site;
+use wafwatch_config::channel::{Resolve, ResolvedChannel, valid_iam_role_arn};
+use wafwatch_config::detection::Detection;
+use wafwatch_config::expand::resolve_setting;
+use wafwatch_config::index::Index;
+use wafwatch_message::Site;
 
 /// A request body: JSON, or NDJSON text (the Dashboards import).
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +101,44 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// What the bootstrap builds from a validated configuration. `mode` says how `${VAR}`s and
+    /// secrets are read: live (apply, status, destroy) or as placeholders (plan, which must not
+    /// need them); `env` looks variables up.
+    pub fn from_config(
+        config: &wafwatch_config::Config,
+        mode: Resolve,
+        env: &dyn Fn(&str) -> Option<String>,
+        dashboards: Dashboards,
+    ) -> Result<Spec, String> {
+        let channels = config
+            .channels
+            .iter()
+            .map(|c| c.resolve_with(mode, env).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let arn = match &config.access.firehose_role_arn {
+            Some(raw) => resolve_setting(raw, mode, env).map_err(|e| format!("`access.firehose_role_arn`: {e}"))?,
+            None => String::new(),
+        };
+        if !arn.is_empty() && !arn.starts_with("{{") && !valid_iam_role_arn(&arn) {
+            return Err(format!(
+                "`access.firehose_role_arn`: `{arn}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            ));
+        }
+        Ok(Spec {
+            index: config.index.clone(),
+            detection: config.detection.clone(),
+            channels,
+            rules: config
+                .transform
+                .rules()
+                .iter()
+                .map(|r| (r.name.clone(), r.severity, r.description.clone()))
+                .collect(),
+            firehose_access: (!arn.is_empty()).then(|| (config.access.role.clone(), arn)),
+            dashboards,
+        })
+    }
+
     /// The link alert messages carry.
     pub fn dashboard_link(&self) -> String {
         let base = self.dashboards.public_url.clone().unwrap_or_else(|| "{{dashboards}}".into());
@@ -193,7 +232,7 @@ pub fn plan(spec: &Spec) -> Vec<Request> {
     spec.with_site(|site| {
         for m in &spec.detection.monitors {
             let detector_id = match &m.kind {
-                crate::detection::MonitorKind::Anomaly { detector, .. } => {
+                wafwatch_config::detection::MonitorKind::Anomaly { detector, .. } => {
                     bodies::detector_placeholder(&spec.detection.detectors[*detector].name)
                 }
                 _ => String::new(),

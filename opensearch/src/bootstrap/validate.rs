@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::{Body, Request};
-use crate::channel::{valid_http_url, valid_iam_role_arn, valid_sns_topic_arn};
+use wafwatch_config::channel::{valid_http_url, valid_iam_role_arn, valid_sns_topic_arn};
 
 /// Notifications channel types (`config_type` tags).
 const CHANNEL_TYPES: [&str; 10] = [

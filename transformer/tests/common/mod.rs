@@ -3,16 +3,18 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use wafwatch_transformer::expand::Expansion;
+use wafwatch_config::Transform;
+use wafwatch_config::expand::Expansion;
+use wafwatch_config::transform::TransformSections;
+use wafwatch_transformer::Transformer;
 use wafwatch_transformer::firehose::{FirehoseEvent, FirehoseRecord, FirehoseResponse};
-use wafwatch_transformer::{TransformSections, Transformer, bundled_default};
 
-pub const AWS_WAF_PRESET: &str = include_str!("../../../presets/aws-waf.toml");
-pub const TEXT_PRESET: &str = include_str!("../../../presets/text-logs.toml");
+pub const AWS_WAF_PRESET: &str = wafwatch_config::file::AWS_WAF_PRESET_TOML;
+pub const TEXT_PRESET: &str = wafwatch_config::file::TEXT_LOGS_PRESET_TOML;
 pub const STREAM_ARN: &str = "arn:aws:firehose:eu-west-1:111122223333:deliverystream/aws-waf-logs-shop";
 
 pub fn default_transformer() -> Transformer {
-    Transformer::new(bundled_default().unwrap())
+    Transformer::new(Transform::bundled().unwrap()).unwrap()
 }
 
 pub fn preset_transformer() -> Transformer {
@@ -21,7 +23,7 @@ pub fn preset_transformer() -> Transformer {
 
 pub fn from_toml(text: &str) -> Transformer {
     let sections = TransformSections::from_whole_toml(text).unwrap();
-    Transformer::new(sections.validate(Expansion::Literal).unwrap())
+    Transformer::new(sections.validate(Expansion::Literal).unwrap()).unwrap()
 }
 
 pub fn fixture(name: &str) -> String {

@@ -4,6 +4,11 @@
 //! name a variable that only some commands need (an alert topic, say) without every other command
 //! demanding it. `$$` stands for a literal `$`; a `$` followed by anything else is kept as it is, so
 //! regular expressions such as `^/login$` need no escaping.
+//!
+//! Two modes exist because two kinds of command read the file: [`Expansion`] for the sections that
+//! are resolved once, at start (the transformer's, the index's), and [`Resolve`] for the settings
+//! that may be shown in a plan without their values (channels, the Firehose role), where an unset
+//! variable becomes a `{{env:NAME}}` placeholder instead of an error.
 
 use std::borrow::Cow;
 
@@ -26,7 +31,7 @@ pub enum ExpandError {
 /// Returns the input borrowed when it holds no `$`, which is the common case.
 ///
 /// ```
-/// use wafwatch_transformer::expand::expand_with;
+/// use wafwatch_config::expand::expand_with;
 /// let env = |k: &str| (k == "STREAM").then(|| "aws-waf-logs-shop".to_string());
 /// assert_eq!(expand_with("${STREAM}", env).unwrap(), "aws-waf-logs-shop");
 /// assert_eq!(expand_with("${REGION:-eu-west-1}", env).unwrap(), "eu-west-1");
@@ -93,6 +98,51 @@ impl Expansion {
             Expansion::Literal => Ok(Cow::Borrowed(raw)),
         }
     }
+}
+
+/// How `${VAR}`s and secrets are resolved in settings a plan may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolve {
+    /// From the environment and files; an unset variable is an error (apply, deliver).
+    Live,
+    /// For plans: set variables expand, unset ones become `{{env:NAME}}`, secrets `{{secret:...}}`;
+    /// no file is read.
+    Placeholders,
+}
+
+/// Reads a variable from the process environment (an empty value counts as unset).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Expands `${VAR}`s in a setting; in placeholder mode an unset variable becomes `{{env:NAME}}`.
+///
+/// ```
+/// use wafwatch_config::expand::{Resolve, resolve_setting};
+/// let env = |_: &str| None;
+/// assert_eq!(resolve_setting("arn:${ARN}", Resolve::Placeholders, &env).unwrap(), "arn:{{env:ARN}}");
+/// assert!(resolve_setting("arn:${ARN}", Resolve::Live, &env).is_err());
+/// ```
+pub fn resolve_setting(raw: &str, mode: Resolve, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
+    let mut placeholders: Vec<String> = Vec::new();
+    loop {
+        let lookup =
+            |k: &str| env(k).or_else(|| placeholders.iter().any(|p| p == k).then(|| format!("{{{{env:{k}}}}}")));
+        match expand_with(raw, lookup) {
+            Ok(v) => return Ok(v.into_owned()),
+            Err(ExpandError::Unset(name)) if mode == Resolve::Placeholders && !placeholders.contains(&name) => {
+                placeholders.push(name)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether a value is exactly one `${VAR}` reference (how secrets must be written).
+pub fn is_env_reference(v: &str) -> bool {
+    v.strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
 #[cfg(test)]

@@ -1,16 +1,30 @@
 //! The whole `wafwatch.toml`: where it is found, how its sections compose, and what crosses them.
 //!
-//! Each crate owns the types and validation of its own sections; this module composes them into
-//! the whole file, refuses unknown keys (a typo fails at start, with the file and the key), and will
-//! check what crosses sections as they arrive (a detector's column exists, a monitor's channel
-//! exists).
+//! [`load`] finds the file (`--config`, `$WAFWATCH_CONFIG`, `./wafwatch.toml`, the bundled default)
+//! and parses it into a [`WafwatchFile`], refusing unknown keys anywhere (a typo fails at start,
+//! with the file, the line and the key). [`Loaded::config`] validates every section and what
+//! crosses them (a feature's column exists, a category field is mapped as keyword or ip, a
+//! monitor's detector, rule and channels exist) into a [`Config`], reporting every problem at once.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use wafwatch_transformer::config::{DeliverySection, EncodeSection, RuleSection, SourceSection};
-use wafwatch_transformer::expand::Expansion;
-use wafwatch_transformer::{BUNDLED_DEFAULT_TOML, TransformConfig, TransformSections};
+
+use crate::channel::{self, Channel, ChannelSection};
+use crate::detection::{self, Detection, DetectorSection, MonitorSection};
+use crate::error::{ConfigError, Problems};
+use crate::expand::Expansion;
+use crate::index::{self, AccessSection, Index, IndexSection};
+use crate::transform::{DeliverySection, EncodeSection, RuleSection, SourceSection, Transform, TransformSections};
+
+/// The bundled default `wafwatch.toml`, compiled into every binary.
+pub const BUNDLED_DEFAULT_TOML: &str = include_str!("../../wafwatch.toml");
+
+/// `presets/aws-waf.toml`: the same columns read from the real AWS WAF log shape.
+pub const AWS_WAF_PRESET_TOML: &str = include_str!("../../presets/aws-waf.toml");
+
+/// `presets/text-logs.toml`: plain-text and CloudWatch Logs input with the text-log rules.
+pub const TEXT_LOGS_PRESET_TOML: &str = include_str!("../../presets/text-logs.toml");
 
 /// The environment variable naming the configuration file when `--config` is not given.
 pub const CONFIG_ENV: &str = "WAFWATCH_CONFIG";
@@ -74,44 +88,44 @@ pub enum LoadError {
     },
     /// A section failed validation.
     #[error(transparent)]
-    Invalid(#[from] wafwatch_transformer::ConfigError),
+    Invalid(#[from] ConfigError),
 }
 
 /// The whole file, as written. Unknown keys anywhere are refused.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WafwatchFile {
-    /// `[source]` (transformer).
+    /// `[source]`: how a record's bytes become a document.
     #[serde(default)]
     pub source: SourceSection,
-    /// `[[encode]]` (transformer).
+    /// `[[encode]]`: the monitored fields and their indicator columns.
     #[serde(default)]
     pub encode: Vec<EncodeSection>,
-    /// `[[rule]]` (transformer).
+    /// `[[rule]]`: rule-based detection.
     #[serde(default)]
     pub rule: Vec<RuleSection>,
-    /// `[delivery]` (transformer).
+    /// `[delivery]`: what the delivery stream does with the output.
     #[serde(default)]
     pub delivery: DeliverySection,
-    /// `[[detector]]` (opensearch).
+    /// `[[detector]]`: anomaly detectors.
     #[serde(default)]
-    pub detector: Vec<wafwatch_opensearch::detection::DetectorSection>,
-    /// `[[monitor]]` (opensearch).
+    pub detector: Vec<DetectorSection>,
+    /// `[[monitor]]`: alert monitors.
     #[serde(default)]
-    pub monitor: Vec<wafwatch_opensearch::detection::MonitorSection>,
-    /// `[index]` (opensearch).
+    pub monitor: Vec<MonitorSection>,
+    /// `[index]`: where the documents live and how they are mapped.
     #[serde(default)]
-    pub index: wafwatch_opensearch::index::IndexSection,
-    /// `[[channel]]` (opensearch).
+    pub index: IndexSection,
+    /// `[[channel]]`: where alerts go.
     #[serde(default)]
-    pub channel: Vec<wafwatch_opensearch::channel::ChannelSection>,
-    /// `[access]` (opensearch).
+    pub channel: Vec<ChannelSection>,
+    /// `[access]`: fine-grained access control for Firehose.
     #[serde(default)]
-    pub access: wafwatch_opensearch::index::AccessSection,
+    pub access: AccessSection,
 }
 
 impl WafwatchFile {
-    /// The transformer's sections.
+    /// The transformer's sections (what the Lambda receives).
     pub fn transform_sections(&self) -> TransformSections {
         TransformSections {
             source: self.source.clone(),
@@ -133,110 +147,47 @@ pub struct Loaded {
 
 /// Everything the file defines, validated: what the commands run on.
 #[derive(Debug, Clone)]
-pub struct Pipeline {
-    /// The transformer's sections, compiled.
-    pub transform: TransformConfig,
+pub struct Config {
+    /// The transformer's sections.
+    pub transform: Transform,
     /// `[index]`.
-    pub index: wafwatch_opensearch::index::Index,
+    pub index: Index,
     /// `[[channel]]`, values not yet resolved.
-    pub channels: Vec<wafwatch_opensearch::channel::Channel>,
+    pub channels: Vec<Channel>,
     /// `[[detector]]` and `[[monitor]]`.
-    pub detection: wafwatch_opensearch::detection::Detection,
+    pub detection: Detection,
     /// `[access]`, not yet expanded.
-    pub access: wafwatch_opensearch::index::AccessSection,
-}
-
-impl Pipeline {
-    /// What the bootstrap builds from. `mode` says how `${VAR}`s and secrets are read: live (apply,
-    /// status, destroy) or as placeholders (plan, which must not need them).
-    pub fn bootstrap_spec(
-        &self,
-        mode: wafwatch_opensearch::channel::Resolve,
-        env: &dyn Fn(&str) -> Option<String>,
-        dashboards: wafwatch_opensearch::bootstrap::Dashboards,
-    ) -> Result<wafwatch_opensearch::bootstrap::Spec, String> {
-        use wafwatch_opensearch::channel::expand;
-        let channels = self
-            .channels
-            .iter()
-            .map(|c| c.resolve_with(mode, env).map_err(|e| e.to_string()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let arn = match &self.access.firehose_role_arn {
-            Some(raw) => expand(raw, mode, env).map_err(|e| format!("`access.firehose_role_arn`: {e}"))?,
-            None => String::new(),
-        };
-        if !arn.is_empty() && !arn.starts_with("{{") && !wafwatch_opensearch::channel::valid_iam_role_arn(&arn) {
-            return Err(format!(
-                "`access.firehose_role_arn`: `{arn}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
-            ));
-        }
-        Ok(wafwatch_opensearch::bootstrap::Spec {
-            index: self.index.clone(),
-            detection: self.detection.clone(),
-            channels,
-            rules: self
-                .transform
-                .resolved()
-                .rule
-                .iter()
-                .map(|r| (r.name.clone(), r.severity, r.description.clone().unwrap_or_default()))
-                .collect(),
-            firehose_access: (!arn.is_empty()).then(|| (self.access.role.clone(), arn)),
-            dashboards,
-        })
-    }
-
-    /// The transformer for a local run: the configured one, also reading the fields the detectors
-    /// and monitors need (category fields, feature fields, group-by fields).
-    pub fn local_transformer(&self) -> wafwatch_transformer::Transformer {
-        let captures: Vec<wafwatch_transformer::pointer::Pointer> = self
-            .detection
-            .captures
-            .iter()
-            .filter_map(|p| wafwatch_transformer::pointer::Pointer::parse(p).ok())
-            .collect();
-        wafwatch_transformer::Transformer::with_captures(self.transform.clone(), &captures)
-    }
+    pub access: AccessSection,
 }
 
 impl Loaded {
     /// Validates the whole file: the transformer's sections first (the others refer to their
     /// columns and rules), then `[index]`, `[[channel]]`, `[[detector]]` and `[[monitor]]`, with
-    /// every problem of those reported at once and what crosses sections checked: a feature's
-    /// column exists, a category field is mapped as keyword or ip, a monitor's detector, rule and
-    /// channels exist.
-    pub fn pipeline(&self) -> Result<Pipeline, LoadError> {
-        use wafwatch_opensearch::{channel, detection, index};
-        let transform = self.transform_config()?;
-        let resolved = transform.resolved();
+    /// every problem of those reported at once.
+    pub fn config(&self) -> Result<Config, LoadError> {
+        let transform = self.transform()?;
         let columns: Vec<&str> = transform.column_names().collect();
-        let rules: Vec<(&str, wafwatch_transformer::config::Severity)> =
-            resolved.rule.iter().map(|r| (r.name.as_str(), r.severity)).collect();
-        let encode_fields: Vec<&str> = resolved.encode.iter().map(|e| e.field.as_str()).collect();
-        let mut problems = Vec::new();
-        let index =
-            index::validate(&self.file.index, &encode_fields, &columns).map_err(|e| problems.extend(e.problems)).ok();
-        let channels =
-            channel::validate(&self.file.channel).map_err(|e| problems.extend(e.problems)).unwrap_or_default();
+        let encode_fields: Vec<&str> = transform.resolved().encode.iter().map(|e| e.field.as_str()).collect();
+        let mut problems = Problems::default();
+        let index = problems.take(index::validate(&self.file.index, &encode_fields, &columns));
+        let channels = problems.take(channel::validate(&self.file.channel)).unwrap_or_default();
         let channel_ids: Vec<&str> = self.file.channel.iter().map(|c| c.id.as_str()).collect();
         let field_type = |p: &str| index.as_ref().and_then(|i| i.field_type(p));
-        let ctx =
-            detection::Context { columns: &columns, rules: &rules, channels: &channel_ids, field_type: &field_type };
-        let detection = detection::validate(&self.file.detector, &self.file.monitor, &ctx)
-            .map_err(|e| problems.extend(e.problems))
-            .ok();
-        match (index, detection) {
-            (Some(index), Some(detection)) if problems.is_empty() => {
-                Ok(Pipeline { transform, index, channels, detection, access: self.file.access.clone() })
-            }
-            _ => Err(LoadError::Invalid(
-                wafwatch_transformer::ConfigError { origin: None, problems }.with_origin(self.origin.describe()),
-            )),
-        }
+        let ctx = detection::Context { transform: &transform, channels: &channel_ids, field_type: &field_type };
+        let detection = problems.take(detection::validate(&self.file.detector, &self.file.monitor, &ctx));
+        let config = index.zip(detection).map(|(index, detection)| Config {
+            transform,
+            index,
+            channels,
+            detection,
+            access: self.file.access.clone(),
+        });
+        problems.finish_some(config, "index").map_err(|e| LoadError::Invalid(e.with_origin(self.origin.describe())))
     }
 
-    /// Validates and compiles the transformer's sections, expanding `${VAR}` from the environment.
-    pub fn transform_config(&self) -> Result<TransformConfig, LoadError> {
+    /// Validates the transformer's sections only, expanding `${VAR}` from the environment (what
+    /// the commands that only transform need).
+    pub fn transform(&self) -> Result<Transform, LoadError> {
         self.file
             .transform_sections()
             .validate(Expansion::Environment)
@@ -316,7 +267,7 @@ mod tests {
             BUNDLED_DEFAULT_TOML
         );
         let loaded = parse(&text, Origin::Flag("w.toml".into())).unwrap();
-        let err = loaded.pipeline().unwrap_err().to_string();
+        let err = loaded.config().unwrap_err().to_string();
         assert!(err.starts_with("w.toml: `detector[5].features[0].column`: `B_actoin` is not a column"), "{err}");
     }
 
@@ -327,27 +278,28 @@ mod tests {
             Origin::Env("e.toml".into()),
         )
         .unwrap();
-        let err = loaded.transform_config().unwrap_err().to_string();
+        let err = loaded.transform().unwrap_err().to_string();
         assert_eq!(err, "e.toml: `encode[0].columns[0].values`: expected a non-empty list of values");
     }
 
     #[test]
     fn the_bundled_default_and_the_presets_load_with_no_variables() {
         let loaded = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap();
-        let pipeline = loaded.pipeline().unwrap();
+        let pipeline = loaded.config().unwrap();
         assert_eq!(pipeline.detection.detectors.len(), 5);
         assert_eq!(pipeline.detection.monitors.len(), 9);
         assert_eq!(pipeline.transform.column_names().count(), 10);
-        assert_eq!(pipeline.detection.captures, ["/clientIp"], "the per-IP monitor's group-by field");
-        let preset = parse(include_str!("../presets/aws-waf.toml"), Origin::Bundled).unwrap().pipeline().unwrap();
+        let captured: Vec<&str> = pipeline.detection.captures.iter().map(|c| c.pointer().as_str()).collect();
+        assert_eq!(captured, ["/clientIp"], "the per-IP monitor's group-by field");
+        let preset = parse(AWS_WAF_PRESET_TOML, Origin::Bundled).unwrap().config().unwrap();
         assert_eq!(
             preset.transform.column_names().collect::<Vec<_>>(),
             pipeline.transform.column_names().collect::<Vec<_>>(),
             "the preset keeps the same ten columns so detectors and dashboards work on either"
         );
-        assert_eq!(preset.index.field_type("/httpRequest/clientIp"), Some(wafwatch_opensearch::index::FieldType::Ip));
-        let text = parse(include_str!("../presets/text-logs.toml"), Origin::Bundled).unwrap().pipeline().unwrap();
-        assert_eq!(text.transform.format(), wafwatch_transformer::config::Format::Text);
+        assert_eq!(preset.index.field_type("/httpRequest/clientIp"), Some(crate::index::FieldType::Ip));
+        let text = parse(TEXT_LOGS_PRESET_TOML, Origin::Bundled).unwrap().config().unwrap();
+        assert_eq!(text.transform.format(), crate::transform::Format::Text);
         assert_eq!(text.detection.monitors.len(), 5);
     }
 
@@ -357,7 +309,7 @@ mod tests {
             "{BUNDLED_DEFAULT_TOML}\n[[monitor]]\nname = \"x\"\nrule = \"failed-login\"\nthreshold = 1\ngroup_by = \"/requestId\"\nchannels = [\"pager\"]\n"
         )
         .replace("name = \"waf-logs\"", "name = \"WAF\"");
-        let err = parse(&text, Origin::Flag("w.toml".into())).unwrap().pipeline().unwrap_err().to_string();
+        let err = parse(&text, Origin::Flag("w.toml".into())).unwrap().config().unwrap_err().to_string();
         for needle in [
             "`index.name`: `WAF`: an index alias is lower-case",
             "`monitor[9].channels[0]`: no [[channel]] with id `pager` (they are: security-team)",

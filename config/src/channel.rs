@@ -13,8 +13,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use wafwatch_transformer::config::{ConfigError, ConfigProblem};
-use wafwatch_transformer::expand::{ExpandError, expand_with};
+
+use crate::error::{ConfigError, Problems};
+pub use crate::expand::Resolve;
+use crate::expand::{is_env_reference, process_env, resolve_setting};
+use crate::names;
 
 /// The kind of channel, as the Notifications plugin names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,16 +118,6 @@ impl Channel {
     }
 }
 
-/// How `${VAR}`s and secrets are resolved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resolve {
-    /// From the environment and files; an unset variable is an error (apply, deliver).
-    Live,
-    /// For plans: set variables expand, unset ones become `{{env:NAME}}`, secrets `{{secret:...}}`;
-    /// no file is read.
-    Placeholders,
-}
-
 /// The payload of a resolved channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
@@ -182,34 +175,6 @@ pub struct ResolveError {
     pub problem: String,
 }
 
-/// Whether a value is exactly one `${VAR}` reference (how secrets must be written).
-fn is_env_reference(v: &str) -> bool {
-    v.strip_prefix("${")
-        .and_then(|r| r.strip_suffix('}'))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-}
-
-/// Reads a variable from the process environment (an empty value counts as unset).
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// Expands `${VAR}`s in a setting; in placeholder mode an unset variable becomes `{{env:NAME}}`.
-pub fn expand(raw: &str, mode: Resolve, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
-    let mut placeholders: Vec<String> = Vec::new();
-    loop {
-        let lookup =
-            |k: &str| env(k).or_else(|| placeholders.iter().any(|p| p == k).then(|| format!("{{{{env:{k}}}}}")));
-        match expand_with(raw, lookup) {
-            Ok(v) => return Ok(v.into_owned()),
-            Err(ExpandError::Unset(name)) if mode == Resolve::Placeholders && !placeholders.contains(&name) => {
-                placeholders.push(name)
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// `^arn:aws(-[^:]+)?:sns:REGION:ACCOUNT:NAME$`, as the Notifications plugin checks it.
 pub fn valid_sns_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -263,7 +228,7 @@ impl Channel {
     ) -> Result<ResolvedChannel, ResolveError> {
         let s = &self.section;
         let err = |key: &str, problem: String| ResolveError { id: s.id.clone(), key: key.to_owned(), problem };
-        let plain = |key: &str, v: &str| expand(v, mode, env).map_err(|e| err(key, e.to_string()));
+        let plain = |key: &str, v: &str| resolve_setting(v, mode, env).map_err(|e| err(key, e.to_string()));
         let placeholder = |v: &str| v.contains("{{env:");
         let payload = match s.kind {
             ChannelType::Sns => {
@@ -348,88 +313,100 @@ impl Channel {
 
 /// Validates the channels' shape (values are resolved later, by the commands that use them).
 pub fn validate(sections: &[ChannelSection]) -> Result<Vec<Channel>, ConfigError> {
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     let mut ids = std::collections::HashSet::new();
     for (i, c) in sections.iter().enumerate() {
-        let mut push =
-            |key: &str, problem: String| problems.push(ConfigProblem { key: format!("channel[{i}]{key}"), problem });
-        if c.id.is_empty() || !c.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/_-".contains(&b)) {
-            push(
-                ".id",
-                format!("`{}`: expected letters, digits, `+`, `/`, `_` or `-` (the Notifications config_id)", c.id),
-            );
+        let key = format!("channel[{i}]");
+        if let Err(problem) = names::channel_id(&c.id) {
+            problems.push(format!("{key}.id"), problem);
         }
         if !ids.insert(c.id.clone()) {
-            push(".id", format!("duplicate channel id `{}`", c.id));
+            problems.push(format!("{key}.id"), format!("duplicate channel id `{}`", c.id));
         }
         if c.name.as_deref().is_some_and(str::is_empty) {
-            push(".name", "expected a non-empty name".into());
+            problems.push(format!("{key}.name"), "expected a non-empty name");
         }
-        let kind = c.kind;
-        let allowed: &[&str] = match kind {
-            ChannelType::Sns => &["topic_arn", "role_arn"],
-            ChannelType::Webhook => &["url", "url_file", "method", "headers"],
-            ChannelType::Email => &["email_account", "recipients"],
-            _ => &["url", "url_file"],
-        };
-        let present = [
-            ("topic_arn", c.topic_arn.is_some()),
-            ("role_arn", c.role_arn.is_some()),
-            ("url", c.url.is_some()),
-            ("url_file", c.url_file.is_some()),
-            ("method", c.method.is_some()),
-            ("headers", !c.headers.is_empty()),
-            ("email_account", c.email_account.is_some()),
-            ("recipients", !c.recipients.is_empty()),
-        ];
-        for (key, is_set) in present {
-            if is_set && !allowed.contains(&key) {
-                push(&format!(".{key}"), format!("does not apply to a {} channel", kind.as_str()));
-            }
-        }
-        match kind {
-            ChannelType::Sns if c.topic_arn.is_none() => push(".topic_arn", "an sns channel needs `topic_arn`".into()),
-            ChannelType::Email => {
-                if c.email_account.is_none() {
-                    push(".email_account", "an email channel needs the id of an smtp_account or ses_account".into());
-                }
-                if c.recipients.is_empty() {
-                    push(".recipients", "an email channel needs at least one recipient".into());
-                }
-                for (j, r) in c.recipients.iter().enumerate() {
-                    let looks_like_address = r.contains('@') && !r.starts_with('@') && !r.ends_with('@');
-                    if !r.starts_with("${") && !looks_like_address {
-                        push(&format!(".recipients[{j}]"), format!("`{r}` is not an email address"));
-                    }
-                }
-            }
-            k if k.has_url() => match (&c.url, &c.url_file) {
-                (None, None) => push(".url", format!("a {} channel needs `url` (as ${{VAR}}) or `url_file`", k.as_str())),
-                (Some(_), Some(_)) => push(".url_file", "give `url` or `url_file`, not both".into()),
-                (Some(u), None) if !is_env_reference(u) => push(
-                    ".url",
-                    "a webhook URL carries its token: write it as ${VAR} (set in the environment) or use url_file, never in the file"
-                        .into(),
-                ),
-                _ => {}
-            },
-            _ => {}
-        }
-        if let Some(m) = &c.method
-            && !["POST", "PUT", "PATCH"].contains(&m.as_str())
-        {
-            push(".method", format!("`{m}`: expected POST, PUT or PATCH"));
-        }
-        for (k, v) in &c.headers {
-            if !is_env_reference(v) {
-                push(&format!(".headers.{k}"), "header values may carry secrets: write them as ${VAR}".into());
-            }
+        check_keys_apply(c, &key, &mut problems);
+        check_required(c, &key, &mut problems);
+        check_webhook(c, &key, &mut problems);
+    }
+    problems.finish(sections.iter().map(|s| Channel { section: s.clone() }).collect())
+}
+
+/// Only the keys of the channel's type are set.
+fn check_keys_apply(c: &ChannelSection, key: &str, problems: &mut Problems) {
+    let allowed: &[&str] = match c.kind {
+        ChannelType::Sns => &["topic_arn", "role_arn"],
+        ChannelType::Webhook => &["url", "url_file", "method", "headers"],
+        ChannelType::Email => &["email_account", "recipients"],
+        _ => &["url", "url_file"],
+    };
+    let present = [
+        ("topic_arn", c.topic_arn.is_some()),
+        ("role_arn", c.role_arn.is_some()),
+        ("url", c.url.is_some()),
+        ("url_file", c.url_file.is_some()),
+        ("method", c.method.is_some()),
+        ("headers", !c.headers.is_empty()),
+        ("email_account", c.email_account.is_some()),
+        ("recipients", !c.recipients.is_empty()),
+    ];
+    for (name, is_set) in present {
+        if is_set && !allowed.contains(&name) {
+            problems.push(format!("{key}.{name}"), format!("does not apply to a {} channel", c.kind.as_str()));
         }
     }
-    if problems.is_empty() {
-        Ok(sections.iter().map(|s| Channel { section: s.clone() }).collect())
-    } else {
-        Err(ConfigError { origin: None, problems })
+}
+
+/// What the channel's type needs is there: a topic, an account and recipients, or a URL that comes
+/// from the environment or a file (it carries its token).
+fn check_required(c: &ChannelSection, key: &str, problems: &mut Problems) {
+    match c.kind {
+        ChannelType::Sns if c.topic_arn.is_none() => {
+            problems.push(format!("{key}.topic_arn"), "an sns channel needs `topic_arn`")
+        }
+        ChannelType::Email => {
+            if c.email_account.is_none() {
+                problems.push(
+                    format!("{key}.email_account"),
+                    "an email channel needs the id of an smtp_account or ses_account",
+                );
+            }
+            if c.recipients.is_empty() {
+                problems.push(format!("{key}.recipients"), "an email channel needs at least one recipient");
+            }
+            for (j, r) in c.recipients.iter().enumerate() {
+                let looks_like_address = r.contains('@') && !r.starts_with('@') && !r.ends_with('@');
+                if !r.starts_with("${") && !looks_like_address {
+                    problems.push(format!("{key}.recipients[{j}]"), format!("`{r}` is not an email address"));
+                }
+            }
+        }
+        k if k.has_url() => match (&c.url, &c.url_file) {
+            (None, None) => problems
+                .push(format!("{key}.url"), format!("a {} channel needs `url` (as ${{VAR}}) or `url_file`", k.as_str())),
+            (Some(_), Some(_)) => problems.push(format!("{key}.url_file"), "give `url` or `url_file`, not both"),
+            (Some(u), None) if !is_env_reference(u) => problems.push(
+                format!("{key}.url"),
+                "a webhook URL carries its token: write it as ${VAR} (set in the environment) or use url_file, never in the file",
+            ),
+            _ => {}
+        },
+        _ => {}
+    }
+}
+
+/// A webhook's method is one the plugin sends, and its header values come from the environment.
+fn check_webhook(c: &ChannelSection, key: &str, problems: &mut Problems) {
+    if let Some(m) = &c.method
+        && !["POST", "PUT", "PATCH"].contains(&m.as_str())
+    {
+        problems.push(format!("{key}.method"), format!("`{m}`: expected POST, PUT or PATCH"));
+    }
+    for (k, v) in &c.headers {
+        if !is_env_reference(v) {
+            problems.push(format!("{key}.headers.{k}"), "header values may carry secrets: write them as ${VAR}");
+        }
     }
 }
 

@@ -13,9 +13,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use wafwatch_transformer::config::{ConfigError, ConfigProblem};
-use wafwatch_transformer::limits::{RULES_MEMBER, SEVERITY_MEMBER, TIMESTAMP_MEMBER};
-use wafwatch_transformer::pointer::Pointer;
+
+use crate::duration::{opensearch_duration, opensearch_size};
+use crate::error::{ConfigError, Problems};
+use crate::names;
+use crate::pointer::Field;
+use crate::wire::{RULES_MEMBER, SEVERITY_MEMBER, TIMESTAMP_MEMBER};
 
 fn default_name() -> String {
     "waf-logs".into()
@@ -193,129 +196,17 @@ impl Index {
 
     /// The mapped type of the member at `pointer`, if it is mapped.
     pub fn field_type(&self, pointer: &str) -> Option<FieldType> {
-        dotted(pointer).ok().and_then(|d| self.fields.get(&d).copied())
+        Field::parse(pointer).ok().and_then(|f| self.fields.get(f.dotted()).copied())
     }
-}
-
-/// The dotted field name OpenSearch uses for a JSON pointer: `/httpRequest/clientIp` is
-/// `httpRequest.clientIp`. Tokens holding a `.` cannot be told apart from nesting, so they are refused.
-pub fn dotted(pointer: &str) -> Result<String, String> {
-    let p = Pointer::parse(pointer).map_err(|e| e.to_string())?;
-    if p.tokens().iter().any(|t| t.is_empty() || t.contains('.')) {
-        return Err(format!(
-            "`{pointer}`: a member whose name is empty or holds a `.` cannot be mapped (OpenSearch reads dots as nesting)"
-        ));
-    }
-    Ok(p.tokens().join("."))
-}
-
-fn opensearch_duration(text: &str) -> bool {
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text[digits.len()..];
-    !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && digits.parse::<u64>().is_ok_and(|n| n > 0)
-        && ["d", "h", "m", "s"].contains(&unit)
-}
-
-fn opensearch_size(text: &str) -> bool {
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text[digits.len()..];
-    digits.parse::<u64>().is_ok_and(|n| n > 0) && ["b", "kb", "mb", "gb", "tb"].contains(&unit)
-}
-
-/// Whether `name` is a valid OpenSearch index or alias name.
-pub fn valid_index_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 200
-        && name != "."
-        && name != ".."
-        && !name.starts_with(['-', '_', '+'])
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
 }
 
 /// Validates `[index]` against the transformer's `[[encode]]` fields and columns.
 pub fn validate(section: &IndexSection, encode_fields: &[&str], columns: &[&str]) -> Result<Index, ConfigError> {
-    let mut problems = Vec::new();
-    let mut push = |key: &str, problem: String| problems.push(ConfigProblem { key: format!("index.{key}"), problem });
-    if !valid_index_name(&section.name) {
-        push(
-            "name",
-            format!(
-                "`{}`: an index alias is lower-case letters, digits, `-`, `_` and `.`, not starting with `-`, `_` or `+`",
-                section.name
-            ),
-        );
-    }
-    if section.shards == 0 {
-        push("shards", "expected at least 1".into());
-    }
-    for (key, value) in [
-        ("refresh_interval", &section.refresh_interval),
-        ("rollover_age", &section.rollover_age),
-        ("retention", &section.retention),
-    ] {
-        if !opensearch_duration(value) {
-            push(key, format!("`{value}` is not a duration OpenSearch reads (write 30s, 12h, 1d, 30d)"));
-        }
-    }
-    if !opensearch_size(&section.rollover_size) {
-        push("rollover_size", format!("`{}` is not a size (write 512mb, 30gb)", section.rollover_size));
-    }
-
-    let mut fields: BTreeMap<String, FieldType> = BTreeMap::new();
-    fields.insert(TIMESTAMP_MEMBER.to_owned(), FieldType::Date);
-    fields.insert(RULES_MEMBER.to_owned(), FieldType::Keyword);
-    fields.insert(SEVERITY_MEMBER.to_owned(), FieldType::Keyword);
-    for c in columns {
-        fields.insert((*c).to_owned(), FieldType::Byte);
-    }
-    let mut add = |key: String, pointer: &str, ty: FieldType, problems: &mut Vec<ConfigProblem>| match dotted(pointer) {
-        Ok(name) => match fields.get(&name) {
-            Some(prev) if *prev != ty && !(ty == FieldType::Ip && *prev == FieldType::Keyword) => {
-                problems.push(ConfigProblem {
-                    key,
-                    problem: format!("`{pointer}` is already mapped as {prev:?}; map it once"),
-                })
-            }
-            _ => {
-                fields.insert(name, ty);
-            }
-        },
-        Err(problem) => problems.push(ConfigProblem { key, problem }),
-    };
-    for f in encode_fields {
-        add("encode".into(), f, FieldType::Keyword, &mut problems);
-    }
-    for (i, f) in section.keyword.iter().enumerate() {
-        add(format!("index.keyword[{i}]"), f, FieldType::Keyword, &mut problems);
-    }
-    // An `ip` field may also be an [[encode]] field (mapped keyword by default): ip wins.
-    for (i, f) in section.ip.iter().enumerate() {
-        add(format!("index.ip[{i}]"), f, FieldType::Ip, &mut problems);
-    }
-    for (i, f) in section.not_indexed.iter().enumerate() {
-        add(format!("index.not_indexed[{i}]"), f, FieldType::NotIndexed, &mut problems);
-    }
-    // A leaf cannot also be an object holding other mapped fields.
-    let names: Vec<&String> = fields.keys().collect();
-    for pair in names.windows(2) {
-        if let Some(rest) = pair[1].strip_prefix(pair[0].as_str())
-            && rest.starts_with('.')
-        {
-            problems.push(ConfigProblem {
-                key: "index".into(),
-                problem: format!(
-                    "`{}` is mapped as a field and also holds `{}`; a member is a value or an object, not both",
-                    pair[0], pair[1]
-                ),
-            });
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ConfigError { origin: None, problems });
-    }
-    Ok(Index {
+    let mut problems = Problems::default();
+    check_settings(section, &mut problems);
+    let fields = mapping(section, encode_fields, columns, &mut problems);
+    check_leaves(&fields, &mut problems);
+    problems.finish(Index {
         alias: section.name.clone(),
         shards: section.shards,
         replicas: section.replicas,
@@ -326,6 +217,90 @@ pub fn validate(section: &IndexSection, encode_fields: &[&str], columns: &[&str]
         template_priority: section.template_priority,
         fields,
     })
+}
+
+/// The alias, shard count, durations and rollover size are values OpenSearch accepts.
+fn check_settings(section: &IndexSection, problems: &mut Problems) {
+    if let Err(problem) = names::index_name(&section.name) {
+        problems.push("index.name", problem);
+    }
+    if section.shards == 0 {
+        problems.push("index.shards", "expected at least 1");
+    }
+    for (key, value) in [
+        ("refresh_interval", &section.refresh_interval),
+        ("rollover_age", &section.rollover_age),
+        ("retention", &section.retention),
+    ] {
+        if !opensearch_duration(value) {
+            problems.push(
+                format!("index.{key}"),
+                format!("`{value}` is not a duration OpenSearch reads (write 30s, 12h, 1d, 30d)"),
+            );
+        }
+    }
+    if !opensearch_size(&section.rollover_size) {
+        problems.push("index.rollover_size", format!("`{}` is not a size (write 512mb, 30gb)", section.rollover_size));
+    }
+}
+
+/// Every member the pipeline uses, by dotted name, with its type; each mapped once.
+fn mapping(
+    section: &IndexSection,
+    encode_fields: &[&str],
+    columns: &[&str],
+    problems: &mut Problems,
+) -> BTreeMap<String, FieldType> {
+    let mut fields: BTreeMap<String, FieldType> = BTreeMap::new();
+    fields.insert(TIMESTAMP_MEMBER.to_owned(), FieldType::Date);
+    fields.insert(RULES_MEMBER.to_owned(), FieldType::Keyword);
+    fields.insert(SEVERITY_MEMBER.to_owned(), FieldType::Keyword);
+    for c in columns {
+        fields.insert((*c).to_owned(), FieldType::Byte);
+    }
+    let mut add = |key: String, pointer: &str, ty: FieldType| match Field::parse(pointer) {
+        Ok(field) => match fields.get(field.dotted()) {
+            // An `ip` field may also be an [[encode]] field (mapped keyword by default): ip wins.
+            Some(prev) if *prev != ty && !(ty == FieldType::Ip && *prev == FieldType::Keyword) => {
+                problems.push(key, format!("`{pointer}` is already mapped as {prev:?}; map it once"))
+            }
+            _ => {
+                fields.insert(field.dotted().to_owned(), ty);
+            }
+        },
+        Err(problem) => problems.push(key, problem),
+    };
+    for f in encode_fields {
+        add("encode".into(), f, FieldType::Keyword);
+    }
+    for (i, f) in section.keyword.iter().enumerate() {
+        add(format!("index.keyword[{i}]"), f, FieldType::Keyword);
+    }
+    for (i, f) in section.ip.iter().enumerate() {
+        add(format!("index.ip[{i}]"), f, FieldType::Ip);
+    }
+    for (i, f) in section.not_indexed.iter().enumerate() {
+        add(format!("index.not_indexed[{i}]"), f, FieldType::NotIndexed);
+    }
+    fields
+}
+
+/// A leaf cannot also be an object holding other mapped fields.
+fn check_leaves(fields: &BTreeMap<String, FieldType>, problems: &mut Problems) {
+    let names: Vec<&String> = fields.keys().collect();
+    for pair in names.windows(2) {
+        if let Some(rest) = pair[1].strip_prefix(pair[0].as_str())
+            && rest.starts_with('.')
+        {
+            problems.push(
+                "index",
+                format!(
+                    "`{}` is mapped as a field and also holds `{}`; a member is a value or an object, not both",
+                    pair[0], pair[1]
+                ),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

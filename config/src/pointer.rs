@@ -1,4 +1,5 @@
-//! JSON pointers (RFC 6901) naming the fields the transformer reads.
+//! JSON pointers (RFC 6901) naming the fields the transformer reads, and [`Field`]: a pointer to a
+//! member OpenSearch maps, with the dotted name it knows the member by, derived once.
 
 use std::fmt;
 
@@ -27,7 +28,7 @@ impl Pointer {
     /// Parses a pointer, unescaping `~1` to `/` and `~0` to `~`.
     ///
     /// ```
-    /// use wafwatch_transformer::pointer::Pointer;
+    /// use wafwatch_config::pointer::Pointer;
     /// let p = Pointer::parse("/httpRequest/country").unwrap();
     /// assert_eq!(p.tokens(), ["httpRequest", "country"]);
     /// assert!(Pointer::parse("httpRequest").is_err());
@@ -70,6 +71,52 @@ impl Pointer {
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+/// A member OpenSearch maps: its JSON pointer and its dotted field name (`/httpRequest/clientIp` is
+/// `httpRequest.clientIp`), derived once when the configuration is validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Field {
+    pointer: Pointer,
+    dotted: String,
+}
+
+impl Field {
+    /// Parses a pointer whose member OpenSearch can map. Tokens that are empty or hold a `.` cannot
+    /// be told apart from nesting, so they are refused.
+    ///
+    /// ```
+    /// use wafwatch_config::pointer::Field;
+    /// assert_eq!(Field::parse("/httpRequest/clientIp").unwrap().dotted(), "httpRequest.clientIp");
+    /// assert!(Field::parse("/a.b").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let pointer = Pointer::parse(text).map_err(|e| e.to_string())?;
+        if pointer.tokens().iter().any(|t| t.is_empty() || t.contains('.')) {
+            return Err(format!(
+                "`{text}`: a member whose name is empty or holds a `.` cannot be mapped (OpenSearch reads dots as nesting)"
+            ));
+        }
+        let dotted = pointer.tokens().join(".");
+        Ok(Field { pointer, dotted })
+    }
+
+    /// The JSON pointer.
+    pub fn pointer(&self) -> &Pointer {
+        &self.pointer
+    }
+
+    /// The dotted field name.
+    pub fn dotted(&self) -> &str {
+        &self.dotted
+    }
+}
+
+impl fmt::Display for Field {
+    /// Shows the JSON pointer, as the configuration wrote it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.pointer.as_str())
     }
 }
 

@@ -1,0 +1,190 @@
+//! One monitor's state and the alerting plugin's semantics: anomaly monitors over their detector's
+//! results, count monitors over a sliding window of matching documents (overall, or per group-by
+//! value), and the alert lifecycle with its throttle.
+
+use std::collections::{BTreeMap, HashMap};
+
+use wafwatch_config::detection::{Monitor, MonitorKind};
+use wafwatch_transformer::Facts;
+
+use crate::result::{AdResult, Alert, EntityValue, Event, FeatureData};
+
+const MINUTE: i64 = 60_000;
+
+#[derive(Default)]
+struct AlertState {
+    last_notified: i64,
+}
+
+pub(crate) struct MonitorState {
+    pub(crate) mon: Monitor,
+    /// Active alerts by entity key ("" when not grouped).
+    active: HashMap<String, AlertState>,
+    /// Count monitors: matching documents per minute, per group key.
+    minutes: BTreeMap<i64, HashMap<String, u64>>,
+    /// Count monitors: the next minute to evaluate.
+    next_minute: Option<i64>,
+    /// Count monitors: the group-by field's dotted name.
+    group_name: Option<String>,
+}
+
+impl MonitorState {
+    pub(crate) fn new(mon: &Monitor, group_name: Option<String>) -> Self {
+        MonitorState {
+            mon: mon.clone(),
+            active: HashMap::new(),
+            minutes: BTreeMap::new(),
+            next_minute: None,
+            group_name,
+        }
+    }
+
+    /// Whether this is the anomaly monitor of detector `index`.
+    pub(crate) fn watches(&self, index: usize) -> bool {
+        matches!(self.mon.kind, MonitorKind::Anomaly { detector, .. } if detector == index)
+    }
+
+    /// Count monitors: counts one document in its minute (and group) when it matches.
+    pub(crate) fn observe(&mut self, facts: &Facts) {
+        let MonitorKind::Count { ref filter, group_by, .. } = self.mon.kind else { return };
+        let minute = facts.timestamp_ms - facts.timestamp_ms.rem_euclid(MINUTE);
+        self.next_minute.get_or_insert(minute);
+        if !filter.matches(&facts.rules, facts.severity) {
+            return;
+        }
+        let key = match group_by {
+            None => "",
+            Some(g) => match facts.captured.get(g) {
+                Some(Some(v)) => v.as_str(),
+                // A document without the field is in no bucket.
+                _ => return,
+            },
+        };
+        let per = self.minutes.entry(minute).or_default();
+        match per.get_mut(key) {
+            Some(n) => *n += 1,
+            None => {
+                per.insert(key.to_owned(), 1);
+            }
+        }
+    }
+
+    /// Anomaly monitors: the monitor's query over one interval's results is the result with the
+    /// highest grade, then confidence; no result at all means the condition does not hold.
+    pub(crate) fn on_results(&mut self, detector: &str, results: &[AdResult], events: &mut Vec<Event>) {
+        let top = results
+            .iter()
+            .max_by(|a, b| a.anomaly_grade.total_cmp(&b.anomaly_grade).then(a.confidence.total_cmp(&b.confidence)));
+        match top {
+            Some(top) => self.fire(detector, "", top.entity.clone(), top, events),
+            None => self.active.clear(),
+        }
+    }
+
+    /// Count monitors: evaluates each completed minute over the sliding window.
+    pub(crate) fn count(&mut self, now_ms: Option<i64>, events: &mut Vec<Event>) {
+        let MonitorKind::Count { threshold, window, ref filter, .. } = self.mon.kind else { return };
+        let label = filter.label();
+        let window = (window.as_millis() as i64).max(MINUTE);
+        let last = self.minutes.last_key_value().map(|(k, _)| *k);
+        while let Some(minute) = self.next_minute {
+            let due = match now_ms {
+                Some(now) => minute + MINUTE <= now,
+                None => last.is_some_and(|l| minute <= l),
+            };
+            if !due {
+                break;
+            }
+            for (key, n) in self.firing(minute, window, threshold) {
+                let r = AdResult {
+                    detector_id: label.clone(),
+                    entity: self.group_name.as_ref().map(|g| vec![EntityValue { name: g.clone(), value: key.clone() }]),
+                    data_start_time: minute,
+                    data_end_time: minute + MINUTE,
+                    execution_end_time: minute + MINUTE,
+                    feature_data: vec![FeatureData { feature_name: label.clone(), data: n as f64 }],
+                    feature_imputed: false,
+                    anomaly_score: n as f64,
+                    anomaly_grade: 1.0,
+                    confidence: 1.0,
+                    threshold: threshold as f64,
+                    relevant_attribution: Vec::new(),
+                    expected_values: Vec::new(),
+                };
+                let entity = r.entity.clone();
+                self.fire(&label, &key, entity, &r, events);
+            }
+            self.minutes.retain(|k, _| *k > minute - window);
+            self.next_minute = Some(minute + MINUTE);
+        }
+    }
+
+    /// The groups at or above the threshold in the window ending with `minute`, sorted; alerts of
+    /// groups no longer there complete.
+    fn firing(&mut self, minute: i64, window: i64, threshold: u64) -> Vec<(String, u64)> {
+        let mut totals: HashMap<&str, u64> = HashMap::new();
+        for per in self.minutes.range(minute + MINUTE - window..=minute).map(|(_, p)| p) {
+            for (k, c) in per {
+                *totals.entry(k.as_str()).or_default() += c;
+            }
+        }
+        let mut firing: Vec<(String, u64)> =
+            totals.into_iter().filter(|(_, c)| *c >= threshold).map(|(k, c)| (k.to_owned(), c)).collect();
+        firing.sort();
+        self.active.retain(|k, _| firing.iter().any(|(f, _)| f == k));
+        firing
+    }
+
+    /// Runs the trigger on one result for one alert key: a new alert, a throttled repeat, or (when
+    /// the condition no longer holds) the alert's completion.
+    fn fire(
+        &mut self,
+        source: &str,
+        key: &str,
+        entity: Option<Vec<EntityValue>>,
+        r: &AdResult,
+        events: &mut Vec<Event>,
+    ) {
+        let fires = match self.mon.kind {
+            MonitorKind::Anomaly { min_grade, min_confidence, .. } => {
+                r.anomaly_grade > min_grade && r.confidence > min_confidence
+            }
+            MonitorKind::Count { .. } => r.anomaly_grade > 0.0,
+        };
+        let throttle = self.mon.throttle.as_millis() as i64;
+        let at = r.execution_end_time;
+        if !fires {
+            self.active.remove(key);
+            return;
+        }
+        let alert = || Alert {
+            monitor_name: self.mon.name.clone(),
+            detector_name: source.to_owned(),
+            entity,
+            priority: self.mon.priority,
+            start_time: at,
+            data_start_time: r.data_start_time,
+            data_end_time: r.data_end_time,
+            anomaly_grade: r.anomaly_grade,
+            confidence: r.confidence,
+            feature_data: r.feature_data.clone(),
+            expected_values: r.expected_values.clone(),
+            relevant_attribution: r.relevant_attribution.clone(),
+        };
+        match self.active.get(key).map(|s| s.last_notified) {
+            None => {
+                let a = alert();
+                self.active.insert(key.to_owned(), AlertState { last_notified: at });
+                events.push(Event::Alert(a));
+            }
+            Some(last) if at - last >= throttle => {
+                let a = alert();
+                if let Some(state) = self.active.get_mut(key) {
+                    state.last_notified = at;
+                }
+                events.push(Event::Renotify(a));
+            }
+            Some(_) => {}
+        }
+    }
+}
