@@ -63,7 +63,7 @@ pub struct Deliverer {
     templates: HashMap<String, Template>,
     monitors: HashMap<String, Monitor>,
     http: reqwest::Client,
-    aws: Option<wafwatch_log_simulator::aws::AwsArgs>,
+    aws: Option<wafwatch_aws::AwsArgs>,
     sns: Option<aws_sdk_sns::Client>,
     /// Per channel id.
     pub counts: HashMap<String, DeliveryCounts>,
@@ -77,7 +77,7 @@ impl Deliverer {
         channels: &[wafwatch_config::channel::Channel],
         detection: &Detection,
         site: &Site<'_>,
-        aws: wafwatch_log_simulator::aws::AwsArgs,
+        aws: wafwatch_aws::AwsArgs,
     ) -> Result<Self, DeliverError> {
         let used: std::collections::HashSet<&str> =
             detection.monitors.iter().flat_map(|m| m.channels.iter().map(String::as_str)).collect();

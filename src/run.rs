@@ -94,7 +94,7 @@ pub struct RunArgs {
     pub deliver: bool,
     /// AWS access for SNS channels (with --deliver).
     #[command(flatten)]
-    pub aws: wafwatch_log_simulator::aws::AwsArgs,
+    pub aws: wafwatch_aws::AwsArgs,
     /// Header whose value is redacted in samples, repeatable (default: authorization, cookie,
     /// set-cookie, proxy-authorization, x-api-key). Names compare ignoring case.
     #[arg(long = "redact-header", value_name = "NAME")]

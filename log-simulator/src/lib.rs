@@ -15,7 +15,6 @@
 //! assert_eq!(sim.labels()[0].scenario, "scanner");
 //! ```
 
-pub mod aws;
 pub mod bulk;
 pub mod model;
 pub mod run;

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
-use crate::aws::{AwsArgs, explain};
+use wafwatch_aws::{AwsArgs, explain};
 use crate::scenario::{ScenarioKind, ScenarioSpec};
 use crate::sim::{Batch, Label, OutputFormat, SimConfig, Simulation};
 use crate::sinks::{Rotation, Sink, SinkError, SinkReport, SinkSpec};
@@ -489,7 +489,7 @@ pub async fn replay(args: &ReplayArgs) -> Result<Outcome, RunError> {
     let needs_s3 = args.inputs.iter().any(|i| i.starts_with("s3://"));
     let s3 = if needs_s3 {
         let conf = args.output.aws.sdk_config().await;
-        Some(args.output.aws.s3(&conf))
+        Some(crate::sinks::s3_client(&args.output.aws, &conf))
     } else {
         None
     };

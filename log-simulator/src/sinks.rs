@@ -10,9 +10,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use wafwatch_transformer::reingest::{BatchSender, PutReport, RetryPolicy, SdkSender, batches, put_all};
+use wafwatch_transformer::reingest::{BatchSender, DEFAULT_RETRY, PutReport, RetryPolicy, SdkSender, batches, put_all};
 
-use crate::aws::{AwsArgs, explain};
+use wafwatch_aws::{AwsArgs, explain};
 use crate::sim::Batch;
 
 /// A sink named on the command line.
@@ -120,6 +120,12 @@ impl Pending {
     fn new() -> Self {
         Pending { data: Vec::new(), records: 0, first_ts: None }
     }
+}
+
+/// An S3 client (path-style addressing when an endpoint is given, as compatible servers need).
+pub fn s3_client(aws: &AwsArgs, conf: &wafwatch_aws::SdkConfig) -> aws_sdk_s3::Client {
+    let b = aws_sdk_s3::config::Builder::from(conf).force_path_style(aws.has_endpoint());
+    aws_sdk_s3::Client::from_conf(b.build())
 }
 
 fn utc(ms: i64) -> DateTime<Utc> {
@@ -253,7 +259,7 @@ impl Kind {
             }
             SinkSpec::S3 { bucket, prefix } => {
                 let conf = conf.ok_or_else(|| SinkError::Aws("no AWS configuration".into()))?;
-                let client = aws.s3(conf);
+                let client = s3_client(aws, conf);
                 client
                     .head_bucket()
                     .bucket(bucket)
@@ -274,7 +280,7 @@ impl Kind {
             }
             SinkSpec::Firehose(stream) => {
                 let conf = conf.ok_or_else(|| SinkError::Aws("no AWS configuration".into()))?;
-                let client = aws.firehose(conf);
+                let client = aws_sdk_firehose::Client::new(conf);
                 match client.describe_delivery_stream().delivery_stream_name(stream).send().await {
                     Ok(_) => {}
                     // The service answered 200 with a description this SDK version cannot fully
@@ -289,7 +295,7 @@ impl Kind {
                         )));
                     }
                 }
-                Kind::firehose(Box::new(Sender(SdkSender::new(client))), stream, RetryPolicy::default(), report)
+                Kind::firehose(Box::new(Sender(SdkSender::new(client))), stream, DEFAULT_RETRY, report)
             }
             SinkSpec::OpenSearch(_) => {
                 return Err(SinkError::Aws("an OpenSearch sink is opened with Sink::opensearch".into()));

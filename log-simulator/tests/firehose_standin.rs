@@ -92,7 +92,7 @@ fn client(url: &str) -> aws_sdk_firehose::Client {
 }
 
 fn fast() -> RetryPolicy {
-    RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) }
+    RetryPolicy::new(5, Duration::from_millis(1), Duration::from_millis(5))
 }
 
 fn batch_of(lines: &[String]) -> Batch {

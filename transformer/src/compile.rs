@@ -2,9 +2,9 @@
 //! (the extractor fills them all in one pass), a value set per column, the bytes written before
 //! each column, and the rules grouped into one regex set per target.
 
+use wafwatch_config::ConfigError;
 use wafwatch_config::pointer::Pointer;
 use wafwatch_config::transform::{ColumnValues, Target, Transform};
-use wafwatch_config::ConfigError;
 
 use crate::extract::{PathTrie, SlotId};
 use crate::rules::{Condition, ConditionTarget, RuleEngine, RuleSpec};

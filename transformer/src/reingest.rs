@@ -11,6 +11,8 @@ use std::time::Duration;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use tokio::sync::OnceCell;
+use wafwatch_retry::Backoff;
+pub use wafwatch_retry::RetryPolicy;
 
 use crate::limits::{MAX_RECORD_BYTES, PUT_RECORD_BATCH_MAX_BYTES, PUT_RECORD_BATCH_MAX_RECORDS};
 
@@ -48,23 +50,9 @@ pub trait BatchSender: Sync {
     fn send(&self, stream: &str, batch: &[&[u8]]) -> impl Future<Output = BatchAnswer> + Send;
 }
 
-/// How hard [`put_all`] tries.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts per batch, the first included.
-    pub max_attempts: u32,
-    /// Delay before the first retry; doubled each time, with full jitter.
-    pub base_delay: Duration,
-    /// Ceiling for one delay.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 8 attempts, 50 ms doubling to at most 2 s: at most about 6 s of waiting per batch.
-    fn default() -> Self {
-        RetryPolicy { max_attempts: 8, base_delay: Duration::from_millis(50), max_delay: Duration::from_secs(2) }
-    }
-}
+/// How hard [`put_all`] tries by default: 8 attempts per batch, waits from 50 ms doubling to at most
+/// 2 s, with full jitter: at most about 6 s of waiting per batch.
+pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy::new(8, Duration::from_millis(50), Duration::from_secs(2));
 
 /// Splits `sizes` into consecutive batches within PutRecordBatch's limits (500 records, 4 MiB).
 ///
@@ -93,32 +81,12 @@ pub fn batches(sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// A small xorshift generator for jitter; seeded from the clock, no dependency needed.
-struct Jitter(u64);
-
-impl Jitter {
-    fn new() -> Self {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64);
-        Jitter(seed | 1)
-    }
-    fn below(&mut self, max: Duration) -> Duration {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        let nanos = max.as_nanos().max(1) as u64;
-        Duration::from_nanos(self.0 % nanos)
-    }
-}
-
 /// Puts every record, in batches within the service limits, resending only failed entries with
-/// exponential backoff and full jitter, up to `policy.max_attempts` per batch.
+/// exponential backoff and full jitter, up to `policy.attempts` per batch.
 ///
 /// Records over Firehose's 1,000 KiB limit are reported failed without being sent.
 pub async fn put_all<S: BatchSender>(sender: &S, stream: &str, records: &[Vec<u8>], policy: RetryPolicy) -> PutReport {
     let mut report = PutReport::default();
-    let mut jitter = Jitter::new();
     let mut sendable = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
         if r.len() > MAX_RECORD_BYTES {
@@ -131,9 +99,8 @@ pub async fn put_all<S: BatchSender>(sender: &S, stream: &str, records: &[Vec<u8
     let sizes: Vec<usize> = sendable.iter().map(|&i| records[i].len()).collect();
     for range in batches(&sizes) {
         let mut pending: Vec<usize> = sendable[range].to_vec();
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(policy);
         while !pending.is_empty() {
-            attempt += 1;
             let batch: Vec<&[u8]> = pending.iter().map(|&i| records[i].as_slice()).collect();
             report.calls += 1;
             match sender.send(stream, &batch).await {
@@ -160,11 +127,9 @@ pub async fn put_all<S: BatchSender>(sender: &S, stream: &str, records: &[Vec<u8
                     break;
                 }
             }
-            if pending.is_empty() || attempt >= policy.max_attempts {
+            if pending.is_empty() || !backoff.wait().await {
                 break;
             }
-            let cap = policy.base_delay.saturating_mul(1 << (attempt - 1).min(16)).min(policy.max_delay);
-            tokio::time::sleep(jitter.below(cap)).await;
         }
         report.failed.extend(pending);
     }
@@ -222,17 +187,17 @@ impl BatchSender for SdkSender {
 
 /// Re-ingest through the AWS SDK, with the client built on first use so that a cold start that
 /// never needs it does not pay for loading the AWS configuration.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FirehoseReingest {
     sender: OnceCell<SdkSender>,
     policy: RetryPolicy,
 }
 
 impl FirehoseReingest {
-    /// Builds the client lazily from the standard AWS configuration (environment, profile,
-    /// `AWS_ENDPOINT_URL_FIREHOSE`...).
+    /// Builds the client lazily from the Lambda's AWS configuration (its role and region;
+    /// `AWS_ENDPOINT_URL_FIREHOSE` overrides the endpoint).
     pub fn lazy() -> Self {
-        FirehoseReingest::default()
+        FirehoseReingest { sender: OnceCell::new(), policy: DEFAULT_RETRY }
     }
 
     /// Uses the given client (tests point it at a loopback endpoint).
@@ -246,7 +211,7 @@ impl Reingest for FirehoseReingest {
         let sender = self
             .sender
             .get_or_init(|| async {
-                let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let conf = wafwatch_aws::AwsArgs::lambda().sdk_config().await;
                 SdkSender::new(aws_sdk_firehose::Client::new(&conf))
             })
             .await;
@@ -310,7 +275,7 @@ mod tests {
     }
 
     fn fast() -> RetryPolicy {
-        RetryPolicy { max_attempts: 4, base_delay: Duration::from_micros(10), max_delay: Duration::from_micros(50) }
+        RetryPolicy::new(4, Duration::from_micros(10), Duration::from_micros(50))
     }
 
     #[tokio::test]

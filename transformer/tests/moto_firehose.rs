@@ -12,10 +12,11 @@ use aws_sdk_firehose::config::Credentials;
 use aws_sdk_firehose::types::{DeliveryStreamType, ExtendedS3DestinationConfiguration};
 use common::*;
 use serde_json::{Value, json};
+use wafwatch_aws::{AwsArgs, SdkConfig};
 use wafwatch_transformer::reingest::{FirehoseReingest, Reingest, RetryPolicy};
 use wafwatch_transformer::{Outcome, handle};
 
-async fn moto() -> Option<aws_config::SdkConfig> {
+async fn moto() -> Option<SdkConfig> {
     let Ok(url) = std::env::var("WAFWATCH_TEST_MOTO_URL") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -24,18 +25,12 @@ async fn moto() -> Option<aws_config::SdkConfig> {
         eprintln!("skipped: WAFWATCH_TEST_MOTO_URL is not set (scripts/test starts moto and sets it)");
         return None;
     };
-    Some(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .endpoint_url(url)
-            .load()
-            .await,
-    )
+    let args = AwsArgs { region: Some("us-east-1".into()), endpoint_url: Some(url), profile: None };
+    Some(args.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "moto")).load().await)
 }
 
 /// A delivery stream with an S3 destination, and the bucket it writes to.
-async fn stream(conf: &aws_config::SdkConfig, name: &str) -> (aws_sdk_firehose::Client, aws_sdk_s3::Client, String) {
+async fn stream(conf: &SdkConfig, name: &str) -> (aws_sdk_firehose::Client, aws_sdk_s3::Client, String) {
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(conf).force_path_style(true).build());
     let bucket = format!("{name}-bucket");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -70,11 +65,7 @@ async fn delivered(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<u8> {
 }
 
 fn fast() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 3,
-        base_delay: std::time::Duration::from_millis(5),
-        max_delay: std::time::Duration::from_millis(20),
-    }
+    RetryPolicy::new(3, std::time::Duration::from_millis(5), std::time::Duration::from_millis(20))
 }
 
 #[tokio::test]

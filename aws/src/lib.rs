@@ -1,6 +1,27 @@
-//! The AWS SDK configuration, built in one place for every command that talks to AWS.
+//! # wafwatch-aws
+//!
+//! The one home of the AWS SDK configuration. Every command that talks to AWS (the simulator's S3
+//! and Firehose sinks, replay, alert delivery to SNS, SigV4 for OpenSearch) takes the same
+//! [`AwsArgs`] (`--region`, `--profile`, `--endpoint-url`) and builds its `SdkConfig` here, so there
+//! is one switch for "which AWS" (a real account, or moto on loopback in tests); the Lambda builds
+//! its configuration here too ([`AwsArgs::lambda`]). [`explain`] turns an SDK error into one
+//! sentence that names the resource and says what to do.
+//!
+//! ```no_run
+//! # async fn f() {
+//! let args = wafwatch_aws::AwsArgs { endpoint_url: Some("http://127.0.0.1:5000".into()), ..Default::default() };
+//! let conf = args.sdk_config().await;
+//! assert!(args.has_endpoint());
+//! # let _ = conf;
+//! # }
+//! ```
 
 use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Which AWS to talk to: the standard credential chain, with optional overrides.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -18,8 +39,20 @@ pub struct AwsArgs {
 }
 
 impl AwsArgs {
+    /// What the Lambda uses: the function's own environment (its role, its region), nothing
+    /// overridden.
+    pub fn lambda() -> Self {
+        AwsArgs::default()
+    }
+
     /// Loads the SDK configuration.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.loader().load().await
+    }
+
+    /// The configuration loader with these arguments applied, for callers that add to it (tests
+    /// give moto's fixed credentials).
+    pub fn loader(&self) -> aws_config::ConfigLoader {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(r) = &self.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
@@ -30,18 +63,13 @@ impl AwsArgs {
         if let Some(u) = &self.endpoint_url {
             loader = loader.endpoint_url(u);
         }
-        loader.load().await
+        loader
     }
 
-    /// An S3 client (path-style addressing when an endpoint is given, as compatible servers need).
-    pub fn s3(&self, conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        let b = aws_sdk_s3::config::Builder::from(conf).force_path_style(self.endpoint_url.is_some());
-        aws_sdk_s3::Client::from_conf(b.build())
-    }
-
-    /// A Firehose client.
-    pub fn firehose(&self, conf: &aws_config::SdkConfig) -> aws_sdk_firehose::Client {
-        aws_sdk_firehose::Client::new(conf)
+    /// Whether requests go to an endpoint of the user's choosing (S3 then needs path-style
+    /// addressing, as compatible servers do).
+    pub fn has_endpoint(&self) -> bool {
+        self.endpoint_url.is_some()
     }
 
     /// Where requests go, for messages.
@@ -53,13 +81,12 @@ impl AwsArgs {
     }
 }
 
-/// Turns an SDK error into one sentence that names the resource and says what to do.
-pub fn explain<E>(what: &str, err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> String
+/// Turns an SDK error into one sentence that names the resource (`what`) and says what to do.
+pub fn explain<E>(what: &str, err: &SdkError<E, HttpResponse>) -> String
 where
-    E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + 'static,
+    E: std::error::Error + ProvideErrorMetadata + 'static,
 {
-    use aws_sdk_s3::error::SdkError;
-    let detail = aws_sdk_s3::error::DisplayErrorContext(err);
+    let detail = DisplayErrorContext(err);
     match err {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             format!("cannot reach the service for {what}: check --endpoint-url, the region and the network ({detail})")
