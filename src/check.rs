@@ -1,19 +1,40 @@
 //! `wafwatch check`: validate the whole configuration and show what it resolves to.
 
 use std::fmt::Write;
+use std::path::Path;
+use std::process::ExitCode;
 
+use wafwatch_config::Config;
+use wafwatch_config::detection::{Detection, FeatureSource, MonitorKind};
+use wafwatch_config::file::Loaded;
 use wafwatch_config::transform::{Destination, Format, MessageFormat, TransformSections};
 use wafwatch_config::wire::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
 
-use wafwatch_config::Config;
-use wafwatch_config::file::Loaded;
+/// Runs `wafwatch check`: exit status 0 when the file is valid (an invalid one is an error, 2).
+pub fn run(config_flag: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let loaded = wafwatch_config::file::load(config_flag)?;
+    let config = loaded.config()?;
+    crate::cli::write_stdout(&render(&loaded, &config))?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Renders the resolved configuration for people.
 pub fn render(loaded: &Loaded, config: &Config) -> String {
     let resolved: &TransformSections = config.transform.resolved();
-    let detection = &config.detection;
     let mut s = String::new();
     let _ = writeln!(s, "configuration: {} ({})", loaded.origin.describe(), loaded.origin.reason());
+    source(&mut s, resolved);
+    columns(&mut s, resolved);
+    rules(&mut s, resolved);
+    delivery(&mut s, resolved);
+    index(&mut s, config);
+    detectors(&mut s, &config.detection);
+    monitors(&mut s, &config.detection);
+    channels_and_access(&mut s, config);
+    s
+}
+
+fn source(s: &mut String, resolved: &TransformSections) {
     let src = &resolved.source;
     let format = match src.format {
         Format::Json => "json".to_owned(),
@@ -27,6 +48,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
         ),
     };
     let _ = writeln!(s, "source: {format}, timestamp from {} -> @timestamp", src.timestamp);
+}
+
+fn columns(s: &mut String, resolved: &TransformSections) {
     let ncols: usize = resolved.encode.iter().map(|e| e.columns.len()).sum();
     let _ = writeln!(s, "\ncolumns ({ncols}, every document gets each as 0 or 1):");
     for enc in &resolved.encode {
@@ -40,6 +64,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
             let _ = writeln!(s, "    {:<18} {what}", col.name);
         }
     }
+}
+
+fn rules(s: &mut String, resolved: &TransformSections) {
     let _ = writeln!(s, "\nrules ({}):", resolved.rule.len());
     for r in &resolved.rule {
         let _ = writeln!(s, "  {:<18} {:<9} {}", r.name, r.severity.as_str(), r.description.as_deref().unwrap_or(""));
@@ -53,6 +80,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
             let _ = writeln!(s, "      {target} {test}");
         }
     }
+}
+
+fn delivery(s: &mut String, resolved: &TransformSections) {
     let d = &resolved.delivery;
     let _ = writeln!(
         s,
@@ -73,7 +103,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
     );
     let env_len = resolved.to_compact_json().len() + TRANSFORM_CONFIG_ENV.len();
     let _ = writeln!(s, "lambda: {TRANSFORM_CONFIG_ENV} is {env_len} of Lambda's {LAMBDA_ENV_TOTAL_BYTES} bytes");
-    use wafwatch_config::detection::{FeatureSource, MonitorKind};
+}
+
+fn index(s: &mut String, config: &Config) {
     let idx = &config.index;
     let _ = writeln!(
         s,
@@ -95,6 +127,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
     for (ty, names) in by_type {
         let _ = writeln!(s, "  {ty:<12} {}", names.join(", "));
     }
+}
+
+fn detectors(s: &mut String, detection: &Detection) {
     let _ = writeln!(s, "\ndetectors ({}):", detection.detectors.len());
     for d in &detection.detectors {
         let features: Vec<String> = d
@@ -122,6 +157,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
             features.join(", ")
         );
     }
+}
+
+fn monitors(s: &mut String, detection: &Detection) {
     let _ = writeln!(s, "\nmonitors ({}):", detection.monitors.len());
     for m in &detection.monitors {
         let what = match &m.kind {
@@ -145,6 +183,9 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
             humantime::format_duration(m.throttle)
         );
     }
+}
+
+fn channels_and_access(s: &mut String, config: &Config) {
     let _ = writeln!(s, "\nchannels ({}):", config.channels.len());
     for c in &config.channels {
         let _ = writeln!(s, "  {:<24} {} ({})", c.id(), c.kind().as_str(), c.name());
@@ -159,5 +200,4 @@ pub fn render(loaded: &Loaded, config: &Config) -> String {
         }
         None => s.push_str("\naccess: no Firehose role mapping (a cluster without fine-grained access control)\n"),
     }
-    s
 }

@@ -13,8 +13,8 @@
 
 pub mod bootstrap;
 pub mod check;
-pub mod deliver;
-pub mod exact;
-pub mod report;
+pub mod cli;
+pub mod config;
 pub mod run;
-pub mod samples;
+pub mod simulate;
+pub mod transform;

@@ -83,7 +83,7 @@ impl PathTrie {
 /// Why a record could not be read.
 #[derive(Debug)]
 pub(crate) enum ExtractError {
-    /// Valid JSON, or at least not starting with `{`: not an object.
+    /// Valid JSON, but not an object.
     NotObject,
     /// Not valid JSON.
     Json(serde_json::Error),
@@ -98,7 +98,11 @@ pub(crate) fn extract<'a>(
     reserved: &[String],
 ) -> Result<(Vec<Value<'a>>, Option<String>), ExtractError> {
     if !text.trim_start().starts_with('{') {
-        return Err(ExtractError::NotObject);
+        // Only on the failure path: say whether it is JSON at all.
+        return Err(match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) => ExtractError::NotObject,
+            Err(e) => ExtractError::Json(e),
+        });
     }
     let mut values = vec![Value::Missing; trie.slots];
     let mut clash = None;

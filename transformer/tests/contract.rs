@@ -249,6 +249,8 @@ fn record_errors_say_what_is_wrong() {
     assert!(msg(b"{\"a\":\"\xff\"}").starts_with("record is not valid UTF-8 (at byte 6)"));
     assert!(msg(br#"{"a":1}{"b":2}"#).starts_with("record is not valid JSON: trailing characters"));
     assert_eq!(msg(b"   "), "record is empty");
+    // Regression (issue 11): a plain-text line is not "JSON but not an object".
+    assert!(msg(b"GET /index.html 200").starts_with("record is not valid JSON: expected value"), "{}", msg(b"GET /"));
 }
 
 /// 20,000 small records: a 2 MB request whose outputs (columns, @timestamp, base64) need ~10 MB.

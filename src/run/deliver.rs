@@ -13,9 +13,9 @@
 //! - `email`: needs the SMTP or SES account configured in OpenSearch, so it is delivered only from
 //!   there; the run says so once.
 //!
-//! A failed delivery is retried (HTTP 429, 5xx and connection errors: three attempts with
-//! backoff; SNS: the SDK's standard retries), then logged with the channel and what to do, and
-//! counted; it never stops the run.
+//! A failed delivery is retried (HTTP 429, 502, 503, 504 and connection errors: three attempts
+//! with backoff and jitter; SNS: the SDK's standard retries), then logged with the channel and what
+//! to do, and counted; it never stops the run.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,13 +26,14 @@ use wafwatch_config::detection::{Detection, Monitor};
 use wafwatch_engine::Alert;
 use wafwatch_engine::context::local_context;
 use wafwatch_message::{Site, Template, render, template};
+use wafwatch_retry::{Attempt, RetryPolicy, retry_blocking, retryable_status};
 
 /// SNS messages are at most 256 KB.
 /// <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
 pub const MAX_SNS_MESSAGE_BYTES: usize = 256 * 1024;
 
-/// HTTP attempts per message.
-const HTTP_ATTEMPTS: u32 = 3;
+/// How hard a webhook delivery tries: 3 attempts, waits below 500 ms then 1 s.
+const HTTP_RETRY: RetryPolicy = RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(1));
 
 /// What the deliveries came to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -188,63 +189,44 @@ impl Deliverer {
         let subject: String =
             subject.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '?' }).collect();
         let call = client.publish().topic_arn(topic).subject(subject).message(message);
-        match self.rt.block_on(async { call.send().await }) {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-                let detail = DisplayErrorContext(&e);
-                Err(match &e {
-                    SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!(
-                        "cannot reach SNS for topic {topic}: check --endpoint-url, the region and the network ({detail})"
-                    ),
-                    SdkError::ServiceError(se) => match se.err().code() {
-                        Some("NotFound" | "NotFoundException") => format!(
-                            "SNS topic {topic} does not exist (or is in another region): create it or fix topic_arn ({detail})"
-                        ),
-                        Some("AuthorizationError" | "AccessDenied" | "AccessDeniedException") => format!(
-                            "publishing to {topic} is denied: grant sns:Publish on it to this identity, or use another --profile ({detail})"
-                        ),
-                        _ => format!("SNS topic {topic}: {detail}"),
-                    },
-                    _ => format!("SNS topic {topic}: {detail}"),
-                })
-            }
-        }
+        self.rt
+            .block_on(async { call.send().await })
+            .map(|_| ())
+            .map_err(|e| wafwatch_aws::explain(&format!("SNS topic {topic}"), &e))
     }
 
     fn post(&self, url: &str, method: &str, headers: &[(String, String)], body: String) -> Result<(), String> {
         // Only the URL's origin is ever printed: the path and query of a webhook carry its token.
         let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| format!("{origin}: {e}"))?;
-        let mut last = String::new();
-        for attempt in 1..=HTTP_ATTEMPTS {
+        let mut tries = 0;
+        retry_blocking(&HTTP_RETRY, |attempt| {
+            tries = attempt;
             let mut req = self.http.request(method.clone(), url).body(body.clone());
             for (k, v) in headers {
                 req = req.header(k, v);
             }
             // `send` starts the request's timer, so it must run inside the runtime.
             match self.rt.block_on(async { req.send().await }) {
-                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) if resp.status().is_success() => Attempt::Done(()),
                 Ok(resp) => {
                     let status = resp.status();
-                    last = format!("{origin} answered {status}");
-                    if !(status.as_u16() == 429 || status.is_server_error()) {
-                        return Err(match status.as_u16() {
-                            401 | 403 => format!(
-                                "{last}: the URL's token or the headers are not accepted; check the channel's secret"
-                            ),
-                            404 => format!("{last}: the webhook does not exist (revoked?); check the channel's URL"),
-                            _ => last,
-                        });
+                    let answer = format!("{origin} answered {status}");
+                    match status.as_u16() {
+                        s if retryable_status(s) => Attempt::Retry(answer),
+                        401 | 403 => Attempt::Fail(format!(
+                            "{answer}: the URL's token or the headers are not accepted; check the channel's secret"
+                        )),
+                        404 => Attempt::Fail(format!(
+                            "{answer}: the webhook does not exist (revoked?); check the channel's URL"
+                        )),
+                        _ => Attempt::Fail(answer),
                     }
                 }
-                Err(e) => last = format!("cannot reach {origin}: {e}"),
+                Err(e) => Attempt::Retry(format!("cannot reach {origin}: {e}")),
             }
-            if attempt < HTTP_ATTEMPTS {
-                std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
-            }
-        }
-        Err(format!("{last} (after {HTTP_ATTEMPTS} attempts)"))
+        })
+        .map_err(|last| if tries > 1 { format!("{last} (after {tries} attempts)") } else { last })
     }
 
     /// All counts together.

@@ -8,7 +8,7 @@ use wafwatch_config::detection::Detection;
 use wafwatch_engine::{AdResult, Alert};
 use wafwatch_log_simulator::sim::Label;
 
-use crate::run::{RunArgs, Summary};
+use super::summary::Summary;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -104,7 +104,7 @@ pub fn html(
     series: &[Vec<AdResult>],
     alerts: &[Alert],
     detection: &Detection,
-    args: &RunArgs,
+    seed: u64,
     (t0, t1): (i64, i64),
 ) -> String {
     let mut out = String::with_capacity(1 << 20);
@@ -121,7 +121,7 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
         summary.records,
         rfc(t0),
         rfc(t1),
-        args.seed,
+        seed,
         summary.elapsed_s,
         summary.bad_records,
         summary

@@ -38,6 +38,9 @@ pub fn redact(v: &mut Value, names: &[String]) {
     }
 }
 
+/// Samples are kept this long before the newest record, which covers any window delay.
+pub const SAMPLE_HORIZON_MS: i64 = 6 * 3_600_000;
+
 /// Most entities (or group values) sampled per detector interval or monitor minute: a bound on
 /// memory when a per-entity detector sees many entities.
 pub const MAX_SAMPLED_ENTITIES: usize = 1_000;

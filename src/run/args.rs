@@ -1,0 +1,109 @@
+//! The options of `wafwatch run`, and the default run they describe.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use wafwatch_log_simulator::run::{parse_duration, parse_instant};
+use wafwatch_log_simulator::scenario::ScenarioSpec;
+
+/// The fixed start of the default run.
+pub const DEFAULT_FROM: &str = "2026-01-01T00:00:00Z";
+/// The default scenarios: after a three-hour warm-up, one every three hours.
+pub const DEFAULT_SCENARIOS: [&str; 7] = [
+    "block-storm@3h+10m",
+    "error-burst@6h+10m",
+    "geo-anomaly@9h+10m",
+    "unknown-source@12h+10m",
+    "delete-burst@15h+10m",
+    "credential-stuffing@18h+10m",
+    "scanner@21h+10m",
+];
+
+/// Options of `wafwatch run`.
+// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
+#[allow(rustdoc::broken_intra_doc_links)]
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Seed of the simulation and of the forests: the same seed gives the same run.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Simulated time to cover.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Mean requests per second.
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// Start of the simulated time (RFC 3339).
+    #[arg(long, default_value = DEFAULT_FROM, value_parser = parse_instant)]
+    pub from: DateTime<Utc>,
+    /// Scenarios, NAME[@OFFSET][+DURATION][xINTENSITY], repeatable; replace the defaults (one
+    /// every three hours from 3h: block-storm, error-burst, geo-anomaly, unknown-source,
+    /// delete-burst, credential-stuffing, scanner).
+    #[arg(long = "scenario", value_name = "SPEC")]
+    pub scenarios: Vec<ScenarioSpec>,
+    /// Probability per request of a random anomaly; none unless given.
+    #[arg(long, default_value_t = 0.0)]
+    pub anomaly_rate: f64,
+    /// Alerts before this much simulated time are not counted as false (the models are learning).
+    #[arg(long, default_value = "3h", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Where to write report.html, results.ndjson and alerts.ndjson.
+    #[arg(long, default_value = "wafwatch-out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write the summary as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Run on your own logs instead of simulated traffic: NDJSON or text lines in the configured
+    /// source format, gzip or not (real AWS WAF logs exported from S3 work with
+    /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored.
+    #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate", "exact_firehose"])]
+    pub inputs: Vec<PathBuf>,
+    /// With --input: after reading the inputs, keep reading the last one as it grows (like
+    /// `tail -f`) and alert as records arrive; intervals also close by the clock when traffic
+    /// pauses. Ctrl-C stops, writes the report and exits 0.
+    #[arg(long, requires = "inputs")]
+    pub follow: bool,
+    /// Also wrap the records in real Firehose events (1 MiB or one minute of records each,
+    /// Firehose's default processor buffer hints), call the Lambda handler itself, count its Ok,
+    /// Dropped and ProcessingFailed answers, and check each document is byte for byte the one the
+    /// record function wrote (exit status 1 if not). Slower: every record is transformed twice.
+    #[arg(long)]
+    pub exact_firehose: bool,
+    /// Sample records shown with each alert (records of the anomalous interval that had a watched
+    /// column set, or that the monitored rule tagged).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub samples: usize,
+    /// Send alerts (and throttled repeats) to the monitors' channels reachable from here: SNS
+    /// (through the AWS SDK, with --region/--profile/--endpoint-url), Slack, Chime, Teams and
+    /// webhooks. Off by default, so a machine with credentials never pages anyone by accident.
+    #[arg(long)]
+    pub deliver: bool,
+    /// AWS access for SNS channels (with --deliver).
+    #[command(flatten)]
+    pub aws: wafwatch_aws::AwsArgs,
+    /// Header whose value is redacted in samples, repeatable (default: authorization, cookie,
+    /// set-cookie, proxy-authorization, x-api-key). Names compare ignoring case.
+    #[arg(long = "redact-header", value_name = "NAME")]
+    pub redact_headers: Vec<String>,
+}
+
+impl RunArgs {
+    /// The scenarios to simulate: the given ones, or the default day's seven.
+    pub fn scenarios_or_default(&self) -> Vec<ScenarioSpec> {
+        if self.scenarios.is_empty() {
+            DEFAULT_SCENARIOS.iter().filter_map(|s| s.parse().ok()).collect()
+        } else {
+            self.scenarios.clone()
+        }
+    }
+
+    /// The header names whose values samples redact.
+    pub fn redacted_headers(&self) -> Vec<String> {
+        if self.redact_headers.is_empty() {
+            super::samples::DEFAULT_REDACT.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.redact_headers.clone()
+        }
+    }
+}
