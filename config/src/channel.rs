@@ -226,87 +226,113 @@ impl Channel {
         mode: Resolve,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ResolvedChannel, ResolveError> {
-        let s = &self.section;
-        let err = |key: &str, problem: String| ResolveError { id: s.id.clone(), key: key.to_owned(), problem };
-        let plain = |key: &str, v: &str| resolve_setting(v, mode, env).map_err(|e| err(key, e.to_string()));
-        let placeholder = |v: &str| v.contains("{{env:");
-        let payload = match s.kind {
-            ChannelType::Sns => {
-                let topic = plain("topic_arn", s.topic_arn.as_deref().unwrap_or_default())?;
-                if !placeholder(&topic) && !valid_sns_topic_arn(&topic) {
-                    return Err(err(
-                        "topic_arn",
-                        format!("`{topic}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
-                    ));
-                }
-                let role = s.role_arn.as_deref().map(|r| plain("role_arn", r)).transpose()?.filter(|r| !r.is_empty());
-                if let Some(r) = &role
-                    && !placeholder(r)
-                    && !valid_iam_role_arn(r)
-                {
-                    return Err(err(
-                        "role_arn",
-                        format!("`{r}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
-                    ));
-                }
-                Payload::Sns { topic_arn: topic, role_arn: role }
-            }
-            kind if kind.has_url() => {
-                let url = match (mode, &s.url, &s.url_file) {
-                    (Resolve::Placeholders, Some(v), _) => {
-                        format!("{{{{secret:{}}}}}", v.trim_start_matches("${").trim_end_matches('}'))
-                    }
-                    (Resolve::Placeholders, None, Some(f)) => format!("{{{{secret:{}}}}}", f.display()),
-                    (Resolve::Live, Some(v), _) => {
-                        let url = plain("url", v)?;
-                        if !valid_http_url(&url) {
-                            return Err(err("url", format!("the value of {v} is not an http or https URL")));
-                        }
-                        url
-                    }
-                    (Resolve::Live, None, Some(f)) => {
-                        let text = std::fs::read_to_string(f)
-                            .map_err(|e| err("url_file", format!("cannot read {}: {e}", f.display())))?;
-                        let url = text.lines().next().unwrap_or("").trim().to_owned();
-                        if !valid_http_url(&url) {
-                            return Err(err("url_file", format!("{} does not hold an http or https URL", f.display())));
-                        }
-                        url
-                    }
-                    (_, None, None) => return Err(err("url", "missing".into())),
-                };
-                if kind == ChannelType::Webhook {
-                    let mut headers = BTreeMap::new();
-                    for (k, v) in &s.headers {
-                        let value = match mode {
-                            Resolve::Placeholders => {
-                                format!("{{{{secret:{}}}}}", v.trim_start_matches("${").trim_end_matches('}'))
-                            }
-                            Resolve::Live => plain(&format!("headers.{k}"), v)?,
-                        };
-                        headers.insert(k.clone(), value);
-                    }
-                    Payload::Webhook { url, method: s.method.clone().unwrap_or_else(|| "POST".into()), headers }
-                } else {
-                    Payload::Url(url)
-                }
-            }
-            _ => Payload::Email {
-                account: plain("email_account", s.email_account.as_deref().unwrap_or_default())?,
-                recipients: s
-                    .recipients
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| plain(&format!("recipients[{i}]"), r))
-                    .collect::<Result<_, _>>()?,
-            },
+        let r = Resolver { section: &self.section, mode, env };
+        let payload = match self.section.kind {
+            ChannelType::Sns => r.sns()?,
+            ChannelType::Webhook => r.webhook()?,
+            ChannelType::Email => r.email()?,
+            _ => Payload::Url(r.url()?),
         };
+        let s = &self.section;
         Ok(ResolvedChannel {
             id: s.id.clone(),
             name: self.name().to_owned(),
             description: s.description.clone().unwrap_or_default(),
             kind: s.kind,
             payload,
+        })
+    }
+}
+
+/// Resolves one channel's values, each kind of payload by its own function.
+struct Resolver<'a> {
+    section: &'a ChannelSection,
+    mode: Resolve,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Resolver<'_> {
+    fn err(&self, key: &str, problem: String) -> ResolveError {
+        ResolveError { id: self.section.id.clone(), key: key.to_owned(), problem }
+    }
+
+    /// A setting with its variables expanded (placeholders in plans).
+    fn plain(&self, key: &str, v: &str) -> Result<String, ResolveError> {
+        resolve_setting(v, self.mode, self.env).map_err(|e| self.err(key, e.to_string()))
+    }
+
+    /// A secret: its value when live, `{{secret:NAME}}` in plans.
+    fn secret(&self, key: &str, v: &str) -> Result<String, ResolveError> {
+        match self.mode {
+            Resolve::Placeholders => Ok(format!("{{{{secret:{}}}}}", v.trim_start_matches("${").trim_end_matches('}'))),
+            Resolve::Live => self.plain(key, v),
+        }
+    }
+
+    fn sns(&self) -> Result<Payload, ResolveError> {
+        let s = self.section;
+        let placeholder = |v: &str| v.contains("{{env:");
+        let topic = self.plain("topic_arn", s.topic_arn.as_deref().unwrap_or_default())?;
+        if !placeholder(&topic) && !valid_sns_topic_arn(&topic) {
+            return Err(
+                self.err("topic_arn", format!("`{topic}` is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"))
+            );
+        }
+        let role = s.role_arn.as_deref().map(|r| self.plain("role_arn", r)).transpose()?.filter(|r| !r.is_empty());
+        if let Some(r) = &role
+            && !placeholder(r)
+            && !valid_iam_role_arn(r)
+        {
+            return Err(self.err("role_arn", format!("`{r}` is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")));
+        }
+        Ok(Payload::Sns { topic_arn: topic, role_arn: role })
+    }
+
+    /// A Slack, Chime, Teams or webhook URL: from its variable or its file, checked when live.
+    fn url(&self) -> Result<String, ResolveError> {
+        let s = self.section;
+        match (self.mode, &s.url, &s.url_file) {
+            (_, Some(v), _) => {
+                let url = self.secret("url", v)?;
+                if self.mode == Resolve::Live && !valid_http_url(&url) {
+                    return Err(self.err("url", format!("the value of {v} is not an http or https URL")));
+                }
+                Ok(url)
+            }
+            (Resolve::Placeholders, None, Some(f)) => Ok(format!("{{{{secret:{}}}}}", f.display())),
+            (Resolve::Live, None, Some(f)) => {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| self.err("url_file", format!("cannot read {}: {e}", f.display())))?;
+                let url = text.lines().next().unwrap_or("").trim().to_owned();
+                if !valid_http_url(&url) {
+                    return Err(self.err("url_file", format!("{} does not hold an http or https URL", f.display())));
+                }
+                Ok(url)
+            }
+            (_, None, None) => Err(self.err("url", "missing".into())),
+        }
+    }
+
+    fn webhook(&self) -> Result<Payload, ResolveError> {
+        let s = self.section;
+        let url = self.url()?;
+        let mut headers = BTreeMap::new();
+        for (k, v) in &s.headers {
+            headers.insert(k.clone(), self.secret(&format!("headers.{k}"), v)?);
+        }
+        Ok(Payload::Webhook { url, method: s.method.clone().unwrap_or_else(|| "POST".into()), headers })
+    }
+
+    fn email(&self) -> Result<Payload, ResolveError> {
+        let s = self.section;
+        Ok(Payload::Email {
+            account: self.plain("email_account", s.email_account.as_deref().unwrap_or_default())?,
+            recipients: s
+                .recipients
+                .iter()
+                .enumerate()
+                .map(|(i, r)| self.plain(&format!("recipients[{i}]"), r))
+                .collect::<Result<_, _>>()?,
         })
     }
 }

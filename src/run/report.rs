@@ -105,9 +105,19 @@ pub fn html(
     alerts: &[Alert],
     detection: &Detection,
     seed: u64,
-    (t0, t1): (i64, i64),
+    span: (i64, i64),
 ) -> String {
     let mut out = String::with_capacity(1 << 20);
+    header(&mut out, summary, alerts.len(), seed, span);
+    scenarios(&mut out, summary);
+    detectors(&mut out, detection, series, labels, alerts, span);
+    alert_table(&mut out, alerts);
+    out.push_str("</table></body></html>\n");
+    out
+}
+
+/// The page's head, style and the run's one-line summary.
+fn header(out: &mut String, summary: &Summary, alerts: usize, seed: u64, (t0, t1): (i64, i64)) {
     out.push_str(r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>wafwatch run report</title><style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
@@ -127,8 +137,12 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
         summary
             .false_alerts_per_day
             .map_or("not scored (no ground truth)".to_owned(), |f| format!("{f:.2} per simulated day")),
-        alerts.len()
+        alerts
     );
+}
+
+/// The scoring table.
+fn scenarios(out: &mut String, summary: &Summary) {
     out.push_str("<h2>Scenarios</h2><table><tr><th>scenario</th><th>start</th><th>end</th><th>detected</th><th>intervals to detect</th><th>detected by</th></tr>");
     for s in &summary.scenarios {
         let _ = write!(
@@ -144,6 +158,17 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
         );
     }
     out.push_str("</table>");
+}
+
+/// One section per detector: what it watches, and its chart.
+fn detectors(
+    out: &mut String,
+    detection: &Detection,
+    series: &[Vec<AdResult>],
+    labels: &[Label],
+    alerts: &[Alert],
+    (t0, t1): (i64, i64),
+) {
     for (d, results) in detection.detectors.iter().zip(series) {
         let mine: Vec<&Alert> = alerts.iter().filter(|a| a.detector_name == d.name).collect();
         let features: Vec<String> =
@@ -162,8 +187,12 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
             d.shingle_size,
             mine.len()
         );
-        chart(&mut out, results, labels, &mine, t0, t1);
+        chart(out, results, labels, &mine, t0, t1);
     }
+}
+
+/// Every alert, one row each.
+fn alert_table(out: &mut String, alerts: &[Alert]) {
     out.push_str("<h2>Alerts</h2><table><tr><th>monitor</th><th>entity</th><th>interval</th><th>grade</th><th>confidence</th><th>features</th></tr>");
     for a in alerts {
         let _ = write!(
@@ -186,6 +215,4 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-
                 .join(", "))
         );
     }
-    out.push_str("</table></body></html>\n");
-    out
 }
