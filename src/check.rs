@@ -14,7 +14,7 @@ use wafwatch_config::wire::{LAMBDA_ENV_TOTAL_BYTES, TRANSFORM_CONFIG_ENV};
 pub fn run(config_flag: Option<&Path>) -> anyhow::Result<ExitCode> {
     let loaded = wafwatch_config::file::load(config_flag)?;
     let config = loaded.config()?;
-    crate::cli::write_stdout(&render(&loaded, &config))?;
+    crate::stdout::write_stdout(&render(&loaded, &config))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,11 +1,9 @@
 //! The command line: `wafwatch`'s arguments (their doc comments are the `--help` text) and the
 //! dispatch to one module per command.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use wafwatch_transformer::cli::TransformCommand;
 
@@ -75,14 +73,5 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = wafwatch_config::file::load(flag)?.config()?;
             crate::bootstrap::run(cmd, &config)
         }
-    }
-}
-
-/// Writes data to stdout; a closed pipe (`| head`) is not an error.
-pub fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
-        _ => Ok(()),
     }
 }

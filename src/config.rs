@@ -22,7 +22,7 @@ pub enum ConfigCommand {
 /// Runs a `config` subcommand.
 pub fn run(cmd: ConfigCommand, config_flag: Option<&Path>) -> anyhow::Result<ExitCode> {
     match cmd {
-        ConfigCommand::Default => crate::cli::write_stdout(BUNDLED_DEFAULT_TOML)?,
+        ConfigCommand::Default => crate::stdout::write_stdout(BUNDLED_DEFAULT_TOML)?,
         ConfigCommand::LambdaEnv => {
             let transform = wafwatch_config::file::load(config_flag)?.transform()?;
             let json = transform.resolved().to_compact_json();
@@ -32,7 +32,7 @@ pub fn run(cmd: ConfigCommand, config_flag: Option<&Path>) -> anyhow::Result<Exi
                 "{TRANSFORM_CONFIG_ENV} would be {size} bytes, over Lambda's {LAMBDA_ENV_TOTAL_BYTES}-byte limit for all variables: \
                  shorten descriptions and patterns, or drop rules"
             );
-            crate::cli::write_stdout(&format!("{json}\n"))?;
+            crate::stdout::write_stdout(&format!("{json}\n"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -17,4 +17,5 @@ pub mod cli;
 pub mod config;
 pub mod run;
 pub mod simulate;
+pub mod stdout;
 pub mod transform;

@@ -17,14 +17,7 @@ use crate::expand::Expansion;
 use crate::index::{self, AccessSection, Index, IndexSection};
 use crate::transform::{DeliverySection, EncodeSection, RuleSection, SourceSection, Transform, TransformSections};
 
-/// The bundled default `wafwatch.toml`, compiled into every binary.
-pub const BUNDLED_DEFAULT_TOML: &str = include_str!("../../wafwatch.toml");
-
-/// `presets/aws-waf.toml`: the same columns read from the real AWS WAF log shape.
-pub const AWS_WAF_PRESET_TOML: &str = include_str!("../../presets/aws-waf.toml");
-
-/// `presets/text-logs.toml`: plain-text and CloudWatch Logs input with the text-log rules.
-pub const TEXT_LOGS_PRESET_TOML: &str = include_str!("../../presets/text-logs.toml");
+pub use crate::bundled::{AWS_WAF_PRESET_TOML, BUNDLED_DEFAULT_TOML, TEXT_LOGS_PRESET_TOML};
 
 /// The environment variable naming the configuration file when `--config` is not given.
 pub const CONFIG_ENV: &str = "WAFWATCH_CONFIG";

@@ -28,6 +28,7 @@
 //! assert_eq!(config.transform.columns()[blocked.index()].name, "B_action");
 //! ```
 
+pub mod bundled;
 pub mod channel;
 pub mod detection;
 pub mod duration;

@@ -240,7 +240,7 @@ impl Transform {
 impl Transform {
     /// The bundled default configuration's transformer sections, validated.
     pub fn bundled() -> Result<Transform, ConfigError> {
-        TransformSections::from_whole_toml(crate::file::BUNDLED_DEFAULT_TOML)
+        TransformSections::from_whole_toml(crate::bundled::BUNDLED_DEFAULT_TOML)
             .and_then(|s| s.validate(Expansion::Environment))
             .map_err(|e| e.with_origin("bundled wafwatch.toml"))
     }
@@ -275,10 +275,10 @@ impl TransformSections {
     }
 
     /// Reads the transformer's sections out of a whole `wafwatch.toml`, ignoring the other sections
-    /// (the whole-file model in [`crate::file`] checks those).
+    /// (the whole-file model, `crate::file`, checks those).
     pub fn from_whole_toml(text: &str) -> Result<Self, ConfigError> {
         let mut table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::one("(document)", e.to_string()))?;
-        table.retain(|k, _| matches!(k, "source" | "encode" | "rule" | "delivery"));
+        table.retain(|k, _| sections::NAMES.contains(&k));
         Self::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::one("(document)", e.to_string()))
     }
 

@@ -203,6 +203,9 @@ impl Default for DeliverySection {
     }
 }
 
+/// The names of the transformer's sections in `wafwatch.toml`: what the Lambda reads of a whole file.
+pub const NAMES: [&str; 4] = ["source", "encode", "rule", "delivery"];
+
 /// The transformer's sections of `wafwatch.toml`, as written (before validation).
 ///
 /// This is also the shape of the Lambda's `WAFWATCH_TRANSFORM_CONFIG` (as compact JSON).

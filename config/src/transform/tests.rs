@@ -118,3 +118,13 @@ fn error_message_lists_every_problem_with_origin() {
     assert!(text.starts_with("wafwatch.toml: 2 problems"), "{text}");
     assert!(text.contains("`encode[0].columns`: expected at least one column"), "{text}");
 }
+
+#[test]
+fn the_section_names_are_the_fields() {
+    let json = serde_json::to_value(TransformSections::default()).unwrap();
+    let mut fields: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut names = sections::NAMES.to_vec();
+    fields.sort_unstable();
+    names.sort_unstable();
+    assert_eq!(fields, names, "NAMES lists exactly what the Lambda reads of a whole file");
+}
