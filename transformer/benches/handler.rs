@@ -3,6 +3,8 @@
 //! - `handler/*`: the whole handler on a ~3 MB Firehose event (decode, partial borrowed parse,
 //!   columns, rules, splice, base64, and the response serialised as the Lambda runtime does),
 //!   for ~650-byte flat WAF records and for the real AWS WAF shape;
+//! - `floor/flat-waf`: the floor: decode, find the fields, splice, re-encode, nothing else (no
+//!   validation, rules or error handling), so the distance to it is printed with every run;
 //! - `dom/*`: a straightforward full-DOM implementation of the same columns, for comparison;
 //! - peak heap during one handler call, counted by a counting allocator (printed);
 //! - `cold_start`: exec of the real `transformer` binary to its first request for an event.
@@ -10,6 +12,8 @@
 //! Run: `cargo bench -p wafwatch-transformer --bench handler`. CI runs it once in test mode.
 #![allow(missing_docs, unsafe_code, clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)] // unsafe: the counting GlobalAlloc below, bench-only
 
+#[path = "../tests/support/events.rs"]
+mod events;
 #[path = "../tests/support/runtime_api.rs"]
 mod runtime_api;
 
@@ -25,9 +29,11 @@ use wafwatch_config::Transform;
 use wafwatch_config::expand::Expansion;
 use wafwatch_config::file::{BUNDLED_DEFAULT_TOML, TEXT_LOGS_PRESET_TOML};
 use wafwatch_config::transform::TransformSections;
-use wafwatch_transformer::firehose::{FirehoseEvent, FirehoseRecord};
+use wafwatch_transformer::firehose::FirehoseEvent;
 use wafwatch_transformer::reingest::MemoryReingest;
-use wafwatch_transformer::{Transformer, handle};
+use wafwatch_transformer::{Transformer, handle_raw};
+
+use events::{event_of, flat_record};
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -66,66 +72,13 @@ static ALLOC: Counting = Counting;
 
 const EVENT_BYTES: usize = 3_000_000;
 
-/// A ~650-byte flat WAF-style record, varied by `i`.
-fn flat_record(i: usize) -> String {
-    let actions = ["ALLOW", "ALLOW", "ALLOW", "BLOCK", "ALLOW", "CAPTCHA"];
-    let countries = ["US", "IN", "UK", "US", "DE", "BR", "US"];
-    let statuses = [200, 200, 304, 404, 200, 500, 401, 200];
-    let methods = ["GET", "GET", "POST", "GET", "HEAD", "DELETE"];
-    let sources = ["ALB", "CF", "APIGW", "ALB"];
-    format!(
-        concat!(
-            r#"{{"timestamp":{},"formatVersion":1,"webaclId":"arn:aws:wafv2:us-east-1:111122223333:regional/webacl/shop-acl/4f7c2a1e-9b3d-4c55-8e21-0a6d2b9f7e10","#,
-            r#""terminatingRuleId":"Default_Action","terminatingRuleType":"REGULAR","action":"{}","httpSourceName":"{}","#,
-            r#""httpSourceId":"111122223333-app/shop-alb/7d3f9a2b6c1e4d08","httpStatus":{},"country":"{}","httpMethod":"{}","#,
-            r#""clientIp":"198.51.{}.{}","uri":"/api/products/{}","args":"page={}&sort=price","httpVersion":"HTTP/1.1","#,
-            r#""requestId":"1-67f2c9ab-3c5e8d7a1b2f4e6d{:08x}","headers":[{{"name":"Host","value":"shop.example.com"}},"#,
-            r#"{{"name":"User-Agent","value":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}},"#,
-            r#"{{"name":"Accept","value":"application/json"}}]}}"#
-        ),
-        1_795_262_283_412u64 + i as u64 * 7,
-        actions[i % actions.len()],
-        sources[i % sources.len()],
-        statuses[i % statuses.len()],
-        countries[i % countries.len()],
-        methods[i % methods.len()],
-        i % 250,
-        i % 200,
-        i % 5000,
-        i % 40,
-        i
-    )
-}
-
-fn event_of(records: impl Iterator<Item = String>) -> (FirehoseEvent, usize) {
-    let mut event = FirehoseEvent {
-        delivery_stream_arn: Some("arn:aws:firehose:eu-west-1:111122223333:deliverystream/aws-waf-logs-shop".into()),
-        ..FirehoseEvent::default()
-    };
-    let mut size = 0;
-    for (i, r) in records.enumerate() {
-        let data = STANDARD.encode(r.as_bytes());
-        size += data.len() + 110;
-        event.records.push(FirehoseRecord {
-            record_id: Some(format!("49656781234567890123456789012345678901234567890123456789{i:06}")),
-            approximate_arrival_timestamp: Some(1_795_262_290_000),
-            data: Some(data),
-        });
-        if size >= EVENT_BYTES {
-            break;
-        }
-    }
-    let bytes = serde_json::to_vec(&event).map(|v| v.len()).unwrap_or(size);
-    (event, bytes)
-}
-
 fn flat_event() -> (FirehoseEvent, usize) {
-    event_of((0..).map(flat_record))
+    event_of((0..).map(flat_record), EVENT_BYTES)
 }
 
 fn aws_waf_event() -> (FirehoseEvent, usize) {
     let lines: Vec<String> = include_str!("../tests/fixtures/waf_examples.ndjson").lines().map(str::to_owned).collect();
-    event_of((0..).map(move |i| lines[i % lines.len()].clone()))
+    event_of((0..).map(move |i| lines[i % lines.len()].clone()), EVENT_BYTES)
 }
 
 fn transformer(toml: &str) -> Transformer {
@@ -183,9 +136,49 @@ fn dom_handler(event: &FirehoseEvent, t: &Transformer) -> Vec<u8> {
 }
 
 fn run_handler(rt: &tokio::runtime::Runtime, event: FirehoseEvent, t: &Transformer) -> Vec<u8> {
-    let resp = rt.block_on(handle(event, t, &MemoryReingest::default()));
+    let resp = rt.block_on(handle_raw(event, t, &MemoryReingest::default()));
     // The Lambda runtime serialises the response with serde_json::to_vec; include it.
     serde_json::to_vec(&resp).unwrap()
+}
+
+/// The floor: what any transformer of this event must do and nothing more. Decode each record,
+/// find the five monitored members by their text, splice ten 0/1 columns and `@timestamp` before
+/// the closing brace, encode, and write the envelope. No validation, no rules, no error handling:
+/// the distance to it is what the real handler's care costs.
+fn floor_handler(event: &FirehoseEvent) -> Vec<u8> {
+    const FIELDS: [&[u8]; 5] =
+        [b"\"action\":\"", b"\"httpSourceName\":\"", b"\"httpStatus\":", b"\"country\":\"", b"\"httpMethod\":\""];
+    let input: usize = event.records.iter().map(|r| r.data.as_deref().map_or(0, str::len)).sum();
+    let mut out = Vec::with_capacity(input + input / 2);
+    let (mut raw, mut doc) = (Vec::new(), Vec::new());
+    out.extend_from_slice(b"{\"records\":[");
+    for (i, r) in event.records.iter().enumerate() {
+        raw.clear();
+        doc.clear();
+        base64_simd::STANDARD.decode_append(r.data.as_deref().unwrap_or("").as_bytes(), &mut raw).unwrap();
+        let mut bits = 0u32;
+        for (k, f) in FIELDS.iter().enumerate() {
+            if let Some(at) = raw.windows(f.len()).position(|w| w == *f) {
+                bits |= u32::from(raw[at + f.len()] & 1) << k;
+            }
+        }
+        doc.extend_from_slice(&raw[..raw.len() - 1]);
+        for k in 0..10 {
+            doc.extend_from_slice(b",\"col\":");
+            doc.push(b'0' + ((bits >> (k / 2)) & 1) as u8);
+        }
+        doc.extend_from_slice(b",\"@timestamp\":\"2026-11-21T11:58:03.412Z\"}\n");
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"recordId\":\"");
+        out.extend_from_slice(r.record_id.as_deref().unwrap_or("").as_bytes());
+        out.extend_from_slice(b"\",\"result\":\"Ok\",\"data\":\"");
+        base64_simd::STANDARD.encode_append(&doc, &mut out);
+        out.extend_from_slice(b"\"}");
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 fn peak_heap(rt: &tokio::runtime::Runtime, event: &FirehoseEvent, event_bytes: usize, t: &Transformer, name: &str) {
@@ -231,6 +224,12 @@ fn handler(c: &mut Criterion) {
     g.bench_function("aws-waf-preset", |b| {
         b.iter_batched(|| waf.clone(), |e| run_handler(&rt, e, &preset), BatchSize::LargeInput)
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("floor");
+    g.sample_size(30).measurement_time(Duration::from_secs(8));
+    g.throughput(Throughput::Bytes(flat_bytes as u64));
+    g.bench_function("flat-waf", |b| b.iter(|| floor_handler(&flat)));
     g.finish();
 
     let mut g = c.benchmark_group("dom");

@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::firehose::{FirehoseEvent, handle};
+use crate::firehose::{FirehoseEvent, handle_raw};
 use crate::record::{Disposition, Transformer};
 use crate::reingest::{FirehoseReingest, MemoryReingest};
 
@@ -104,22 +104,34 @@ fn is_broken_pipe(e: &io::Error) -> bool {
 pub async fn invoke(args: &InvokeArgs, t: &Transformer, mut out: impl Write) -> Result<(), CliError> {
     let event = parse_event(&read_input(&args.event)?)?;
     let response = if args.reingest {
-        handle(event, t, &FirehoseReingest::lazy()).await
+        handle_raw(event, t, &FirehoseReingest::lazy()).await
     } else {
         let memory = MemoryReingest::default();
-        let response = handle(event, t, &memory).await;
+        let response = handle_raw(event, t, &memory).await;
         let n = memory.puts.lock().map(|p| p.len()).unwrap_or(0);
         if n > 0 {
             tracing::info!(records = n, "Records would be re-ingested in Lambda; pass --reingest to put them.");
         }
         response
     };
-    let text = if args.pretty { serde_json::to_string_pretty(&response) } else { serde_json::to_string(&response) };
-    let text = text.map_err(|e| CliError::Io { context: "serialising the response".into(), source: e.into() })?;
-    match writeln!(out, "{text}").and_then(|()| out.flush()) {
-        Err(e) if !is_broken_pipe(&e) => Err(CliError::Io { context: "writing the response".into(), source: e }),
-        _ => Ok(()),
+    // The response is already serialised: written as is, or re-read to indent it.
+    let written = if args.pretty {
+        serde_json::to_string_pretty(&response.parse())
+            .map_err(|e| CliError::Io { context: "serialising the response".into(), source: e.into() })
+            .and_then(|text| writeln!(out, "{text}").map_err(|e| io_error("writing the response", e)))
+    } else {
+        out.write_all(response.as_str().as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| io_error("writing the response", e))
+    };
+    match written.and_then(|()| out.flush().map_err(|e| io_error("writing the response", e))) {
+        Err(CliError::Io { source, .. }) if is_broken_pipe(&source) => Ok(()),
+        other => other,
     }
+}
+
+fn io_error(context: &str, source: io::Error) -> CliError {
+    CliError::Io { context: context.into(), source }
 }
 
 /// Counts from `encode`.

@@ -40,5 +40,5 @@ mod time;
 mod values;
 
 pub use extract::Value;
-pub use firehose::{FirehoseEvent, FirehoseResponse, Outcome, handle};
+pub use firehose::{FirehoseEvent, FirehoseResponse, Outcome, RawResponse, handle, handle_raw};
 pub use record::{Disposition, Facts, RecordError, Transformer};

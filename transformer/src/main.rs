@@ -12,7 +12,7 @@ use wafwatch_config::Transform;
 use wafwatch_config::wire::TRANSFORM_CONFIG_ENV;
 use wafwatch_transformer::cli::{self, TransformCommand};
 use wafwatch_transformer::reingest::FirehoseReingest;
-use wafwatch_transformer::{FirehoseEvent, FirehoseResponse, Transformer, handle};
+use wafwatch_transformer::{FirehoseEvent, RawResponse, Transformer, handle_raw};
 
 /// wafwatch's Firehose transformation Lambda.
 ///
@@ -69,7 +69,7 @@ fn lambda_main() -> ExitCode {
     let result = runtime.block_on(lambda_runtime::run(service_fn(move |ev: LambdaEvent<FirehoseEvent>| {
         let transformer = Arc::clone(&transformer);
         let reingest = Arc::clone(&reingest);
-        async move { Ok::<FirehoseResponse, Error>(handle(ev.payload, &transformer, &*reingest).await) }
+        async move { Ok::<RawResponse, Error>(handle_raw(ev.payload, &transformer, &*reingest).await) }
     })));
     match result {
         Ok(()) => ExitCode::SUCCESS,

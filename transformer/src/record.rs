@@ -53,8 +53,8 @@ pub enum RecordError {
     #[error("record is {0} bytes, over Firehose's limit of {MAX_RECORD_BYTES} bytes")]
     TooLarge(usize),
     /// `data` is not valid base64.
-    #[error("record data is not valid base64: {0}")]
-    Base64(#[from] base64::DecodeError),
+    #[error("record data is not valid base64")]
+    Base64,
     /// The bytes are not UTF-8.
     #[error("record is not valid UTF-8 (at byte {0})")]
     InvalidUtf8(usize),

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value};
 use wafwatch_transformer::firehose::{FirehoseEvent, FirehoseRecord, FirehoseResponse};
 use wafwatch_transformer::reingest::MemoryReingest;
-use wafwatch_transformer::{Outcome, Transformer, handle};
+use wafwatch_transformer::{Outcome, Transformer, handle, handle_raw};
 
 /// Built once: compiling the rules' regexes per case would dominate the run time.
 static DEFAULT: std::sync::LazyLock<Transformer> = std::sync::LazyLock::new(default_transformer);
@@ -151,6 +151,27 @@ fn expected_columns(doc: &Map<String, Value>) -> Vec<&'static str> {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The response is written directly, not by serde: it must be byte for byte what serde_json
+    /// writes for the same answers, whatever the ids (escapes, unicode) and the failed data.
+    #[test]
+    fn the_written_response_is_what_serde_would_write(
+        records in proptest::collection::vec((proptest::option::of(".{0,24}"), data()), 0..40)
+    ) {
+        let event = FirehoseEvent {
+            delivery_stream_arn: Some(STREAM_ARN.into()),
+            records: records.iter().map(|(id, data)| FirehoseRecord {
+                record_id: id.clone(), approximate_arrival_timestamp: Some(0), data: data.clone(),
+            }).collect(),
+            ..FirehoseEvent::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let raw = rt.block_on(handle_raw(event, &DEFAULT, &MemoryReingest::default()));
+        let parsed = raw.parse();
+        prop_assert_eq!(parsed.records.len(), records.len());
+        prop_assert_eq!(serde_json::to_string(&parsed).unwrap(), raw.as_str());
+        prop_assert_eq!(parsed.counts(), raw.counts());
+    }
 
     #[test]
     fn any_input_gets_one_answer_per_record_in_order(
