@@ -232,11 +232,7 @@ impl Transformer {
         if let Some(member) = clash {
             return Err(RecordError::Clash(member));
         }
-        let millis = match &values[self.compiled.timestamp] {
-            Value::Missing => fallback_ms,
-            Value::Str(s) => time::millis_from_str(s).ok_or_else(|| self.bad_timestamp(format!("the string {s:?}")))?,
-            Value::Literal(t) => time::millis_from_number(t).ok_or_else(|| self.bad_timestamp(format!("`{t}`")))?,
-        };
+        let millis = self.event_time(&values[self.compiled.timestamp], fallback_ms)?;
 
         let start = out.len();
         out.reserve(body.len() + 32 * self.compiled.column_prefixes.len() + 64);
@@ -247,13 +243,47 @@ impl Transformer {
         } else {
             out.extend_from_slice(open.as_bytes());
         }
-        let mut empty = out[start..].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-        let mut member = |out: &mut Vec<u8>, prefix: &[u8]| {
-            // Every prefix starts with the comma that separates it from the previous member.
-            out.extend_from_slice(if empty { &prefix[1..] } else { prefix });
-            empty = false;
-        };
+        let mut members = Members { empty: out[start..].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') };
+        let on = self.columns(&values);
+        for (prefix, is_on) in self.compiled.column_prefixes.iter().zip(&on) {
+            members.add(out, prefix);
+            out.push(if *is_on { b'1' } else { b'0' });
+        }
+        members.add(out, b",\"@timestamp\":\"");
+        if !time::write_rfc3339_millis(millis, out) {
+            out.truncate(start);
+            return Err(self.bad_timestamp(format!("{millis} ms, outside the years 0000-9999")));
+        }
+        out.push(b'"');
+        let (severity, matched) = self.rules(line, &values, &mut members, out);
+        out.extend_from_slice(b"}\n");
+        if let Some(f) = facts {
+            self.fill_facts(f, &values, millis, on, severity, matched);
+        }
+        let partition_keys = self.cfg.has_partition_keys().then(|| {
+            self.compiled
+                .partition_keys
+                .iter()
+                .map(|(name, slot)| (name.clone(), values[*slot].text().unwrap_or("unknown").to_owned()))
+                .collect()
+        });
+        Ok(Disposition::Deliver { partition_keys })
+    }
 
+    /// The event time: the timestamp member, or `fallback_ms` when it is missing.
+    #[inline]
+    fn event_time(&self, value: &Value<'_>, fallback_ms: i64) -> Result<i64, RecordError> {
+        match value {
+            Value::Missing => Ok(fallback_ms),
+            Value::Str(s) => time::millis_from_str(s).ok_or_else(|| self.bad_timestamp(format!("the string {s:?}"))),
+            Value::Literal(t) => time::millis_from_number(t).ok_or_else(|| self.bad_timestamp(format!("`{t}`"))),
+        }
+    }
+
+    /// Each column's value: the column whose values the field matches, or its field's
+    /// `otherwise` column.
+    #[inline]
+    fn columns(&self, values: &[Value<'_>]) -> Vec<bool> {
         let mut on = vec![false; self.compiled.column_prefixes.len()];
         for f in &self.compiled.fields {
             let hit = values[f.slot]
@@ -264,67 +294,69 @@ impl Transformer {
                 on[col] = true;
             }
         }
-        for (prefix, is_on) in self.compiled.column_prefixes.iter().zip(&on) {
-            member(out, prefix);
-            out.push(if *is_on { b'1' } else { b'0' });
-        }
+        on
+    }
 
-        member(out, b",\"@timestamp\":\"");
-        if !time::write_rfc3339_millis(millis, out) {
-            out.truncate(start);
-            return Err(self.bad_timestamp(format!("{millis} ms, outside the years 0000-9999")));
-        }
-        out.push(b'"');
-
-        let mut severity = None;
+    /// Writes `rules` (and `severity` when one matched), when rules are configured; returns the
+    /// highest severity and the matched rules.
+    #[inline]
+    fn rules(
+        &self,
+        line: &str,
+        values: &[Value<'_>],
+        members: &mut Members,
+        out: &mut Vec<u8>,
+    ) -> (Option<Severity>, Vec<RuleId>) {
         let mut matched = Vec::new();
-        if !self.compiled.rules.is_empty() {
-            member(out, b",\"rules\":[");
-            let mut first = true;
-            severity = self.compiled.rules.evaluate(line, &values, |index: usize, name: &str| {
-                matched.push(RuleId::from_index(index));
-                if !first {
-                    out.push(b',');
-                }
-                first = false;
-                out.push(b'"');
-                out.extend_from_slice(name.as_bytes());
-                out.push(b'"');
-            });
-            out.push(b']');
-            if let Some(sev) = severity {
-                out.extend_from_slice(b",\"severity\":\"");
-                out.extend_from_slice(sev.as_str().as_bytes());
-                out.push(b'"');
-            }
+        if self.compiled.rules.is_empty() {
+            return (None, matched);
         }
-        out.extend_from_slice(b"}\n");
-        if let Some(f) = facts {
-            f.timestamp_ms = millis;
-            f.columns = on;
-            f.severity = severity;
-            f.rules = matched;
-            f.captured.resize(self.compiled.captures.len(), None);
-            for (dst, slot) in f.captured.iter_mut().zip(&self.compiled.captures) {
-                match (values[*slot].text(), dst.as_mut()) {
-                    (Some(v), Some(s)) => {
-                        s.clear();
-                        s.push_str(v);
-                    }
-                    (Some(v), None) => *dst = Some(v.to_owned()),
-                    (None, _) => *dst = None,
-                }
+        members.add(out, b",\"rules\":[");
+        let mut first = true;
+        let severity = self.compiled.rules.evaluate(line, values, |index: usize, name: &str| {
+            matched.push(RuleId::from_index(index));
+            if !first {
+                out.push(b',');
             }
-        }
-
-        let partition_keys = self.cfg.has_partition_keys().then(|| {
-            self.compiled
-                .partition_keys
-                .iter()
-                .map(|(name, slot)| (name.clone(), values[*slot].text().unwrap_or("unknown").to_owned()))
-                .collect()
+            first = false;
+            out.push(b'"');
+            out.extend_from_slice(name.as_bytes());
+            out.push(b'"');
         });
-        Ok(Disposition::Deliver { partition_keys })
+        out.push(b']');
+        if let Some(sev) = severity {
+            out.extend_from_slice(b",\"severity\":\"");
+            out.extend_from_slice(sev.as_str().as_bytes());
+            out.push(b'"');
+        }
+        (severity, matched)
+    }
+
+    /// What the local engine needs of the document just written.
+    fn fill_facts(
+        &self,
+        f: &mut Facts,
+        values: &[Value<'_>],
+        millis: i64,
+        on: Vec<bool>,
+        severity: Option<Severity>,
+        matched: Vec<RuleId>,
+    ) {
+        f.timestamp_ms = millis;
+        f.columns = on;
+        f.severity = severity;
+        f.rules = matched;
+        f.captured.resize(self.compiled.captures.len(), None);
+        for (dst, slot) in f.captured.iter_mut().zip(&self.compiled.captures) {
+            match (values[*slot].text(), dst.as_mut()) {
+                (Some(v), Some(s)) => {
+                    s.clear();
+                    s.push_str(v);
+                }
+                (Some(v), None) => *dst = Some(v.to_owned()),
+                (None, _) => *dst = None,
+            }
+        }
     }
 
     fn bad_timestamp(&self, found: String) -> RecordError {
@@ -404,6 +436,20 @@ impl Transformer {
             MessageFormat::Text => self.encode_text(&ev.message, ev.timestamp, out, facts),
         }
         .map_err(wrap)
+    }
+}
+
+/// Members appended to a document: every prefix starts with the comma that separates it from the
+/// previous member, dropped when the object was empty.
+struct Members {
+    empty: bool,
+}
+
+impl Members {
+    #[inline]
+    fn add(&mut self, out: &mut Vec<u8>, prefix: &[u8]) {
+        out.extend_from_slice(if self.empty { &prefix[1..] } else { prefix });
+        self.empty = false;
     }
 }
 
