@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use support::cluster::Cluster;
 use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, BootstrapError, Report, apply, destroy, status};
-use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
+use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY, RetryPolicy};
 use wafwatch_opensearch::bootstrap::{Spec, bodies};
 use wafwatch_opensearch::connection::ConnectionArgs;
 
@@ -335,7 +335,7 @@ async fn problems_are_explained_in_one_sentence() {
         cluster_url: "http://127.0.0.1:9".into(),
         dashboards: None,
         dashboards_url: String::new(),
-        retry: RetryPolicy::default(),
+        retry: DEFAULT_RETRY,
     };
     let err = apply(&c, "http://127.0.0.1:9", &spec, &opts()).await.unwrap_err().to_string();
     assert!(err.starts_with("cannot reach OpenSearch at http://127.0.0.1:9:"), "{err}");
