@@ -1,7 +1,9 @@
 //! The bootstrap's HTTP side: requests to the cluster and to Dashboards through the `opensearch`
 //! crate behind the small [`Api`] trait, with the answers worth retrying (throttled, briefly
-//! unavailable) retried through `wafwatch-retry`.
+//! unavailable) retried through `wafwatch-retry`. What any other refusal means is said by the
+//! `error` module, which reads the [`Reply`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use serde_json::Value;
 pub use wafwatch_retry::RetryPolicy;
 use wafwatch_retry::{Backoff, retryable_status};
 
-use super::Body;
+use super::request::Body;
 
 /// Which service a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,23 @@ impl Reply {
                 Value::Null => String::new(),
                 other => other.to_string().chars().take(300).collect(),
             })
+    }
+
+    /// The members of the array at `pointer` in the body (none when there is no array there).
+    pub fn items(&self, pointer: &str) -> impl Iterator<Item = &Value> {
+        self.body.pointer(pointer).and_then(Value::as_array).into_iter().flatten()
+    }
+
+    /// `{name: _id}` from a search answer, the name read at `field` of each hit's `_source` (or of
+    /// its `_source.monitor`, where the alerting plugin keeps a monitor's fields).
+    pub fn ids_by_name(&self, field: &str) -> HashMap<String, String> {
+        self.items("/hits/hits")
+            .filter_map(|h| {
+                let source = h.get("_source")?;
+                let name = source.pointer(&format!("/monitor/{field}")).or_else(|| source.get(field))?.as_str()?;
+                Some((name.to_owned(), h.get("_id")?.as_str()?.to_owned()))
+            })
+            .collect()
     }
 
     /// The error type (`error.type` or `error.root_cause[0].type`).

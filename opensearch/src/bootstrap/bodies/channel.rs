@@ -3,6 +3,8 @@
 use serde_json::{Value, json};
 use wafwatch_config::channel::{Payload, ResolvedChannel};
 
+use super::mark::fingerprint;
+
 /// The channel's `config` object (what `POST` wraps and `PUT` sends).
 pub fn channel_config(c: &ResolvedChannel) -> Value {
     let payload = match &c.payload {
@@ -34,4 +36,24 @@ pub fn channel_config(c: &ResolvedChannel) -> Value {
 /// `POST /_plugins/_notifications/configs`.
 pub fn channel_create(c: &ResolvedChannel) -> Value {
     json!({"config_id": c.id, "config": channel_config(c)})
+}
+
+/// A channel's configuration with its secret values (URLs, which carry tokens, and header values)
+/// replaced by a short fingerprint: a diff then shows that a secret changed, never the secret.
+pub fn mask_secrets(config: &Value) -> Value {
+    let mask = |v: &mut Value| {
+        if let Some(text) = v.as_str() {
+            *v = json!(format!("(secret {})", &fingerprint(&json!(text))[..8]));
+        }
+    };
+    let mut out = config.clone();
+    for kind in ["slack", "chime", "microsoft_teams", "mattermost", "webhook"] {
+        if let Some(url) = out.pointer_mut(&format!("/{kind}/url")) {
+            mask(url);
+        }
+        if let Some(headers) = out.pointer_mut(&format!("/{kind}/header_params")).and_then(Value::as_object_mut) {
+            headers.values_mut().for_each(mask);
+        }
+    }
+    out
 }

@@ -12,9 +12,12 @@ use wafwatch_config::hash::fnv1a_hex;
 /// of descriptions.
 pub const MANAGED_BY: &str = "wafwatch";
 
+/// The words a description carries when it has no metadata field for [`MANAGED_BY`].
+const MANAGED_BY_TEXT: &str = "managed by wafwatch";
+
 /// The marker appended to descriptions of objects without a metadata field.
 pub fn managed_suffix(fingerprint: &str) -> String {
-    format!(" [managed by wafwatch, fingerprint {fingerprint}]")
+    format!(" [{MANAGED_BY_TEXT}, fingerprint {fingerprint}]")
 }
 
 /// FNV-1a, 64 bits, of the body's canonical JSON text (keys sorted): stable across runs and
@@ -34,6 +37,22 @@ pub fn carried_fingerprint(live: &Value) -> Option<&str> {
                 .and_then(Value::as_str)
                 .and_then(|d| d.rsplit_once("fingerprint ").map(|(_, f)| f.trim_end_matches(']')))
         })
+}
+
+/// Whether two bodies carry the same fingerprint: the body wafwatch would send now is the one it
+/// sent then.
+pub fn same_fingerprint(desired: &Value, live: &Value) -> bool {
+    carried_fingerprint(desired) == carried_fingerprint(live)
+}
+
+/// Whether an object found on the cluster or in Dashboards carries wafwatch's mark, wherever this
+/// kind of object keeps it.
+pub fn is_managed(live: &Value) -> bool {
+    live.pointer("/_meta/managed_by").and_then(Value::as_str) == Some(MANAGED_BY)
+        || live.pointer("/ui_metadata/wafwatch/managed_by").and_then(Value::as_str) == Some(MANAGED_BY)
+        || ["/description", "/policy/description", "/attributes/description"]
+            .iter()
+            .any(|p| live.pointer(p).and_then(Value::as_str).is_some_and(|d| d.contains(MANAGED_BY_TEXT)))
 }
 
 /// Marks a detector or monitor body: `ui_metadata.wafwatch` gets [`MANAGED_BY`] and the

@@ -21,7 +21,7 @@ mod saved_objects;
 pub use check::Problem;
 pub use saved_objects::{MAX_IMPORT_BYTES, MAX_IMPORT_OBJECTS};
 
-use super::{Body, Request};
+use super::request::{Body, Request};
 use check::{Check, Seen, str_at};
 
 /// Checks every request, in order, against the contract's rules.
