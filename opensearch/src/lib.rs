@@ -40,7 +40,7 @@
 //! assert_eq!(requests[0].method, "PUT");
 //! assert_eq!(requests[0].path, "/_index_template/wafwatch-waf-logs");
 //! assert!(requests.last().unwrap().path.ends_with("/api/saved_objects/_import?overwrite=true"));
-//! print!("{}", bootstrap::render_plan(&requests));
+//! assert!(bootstrap::render_plan(&requests).starts_with("  1. PUT    /_index_template/wafwatch-waf-logs\n"));
 //! ```
 //!
 //! Against a cluster, `apply` takes the same spec and the clients the connection builds:
@@ -59,7 +59,7 @@
 //! };
 //! let options = ApplyOptions { skip_dashboards: true, ..ApplyOptions::default() };
 //! let report = apply(&clients, conn.describe(), &spec, &options).await?;
-//! print!("{}", report.render(false));
+//! tracing::info!(writes = report.writes, "Applied.\n{}", report.render(false));
 //! # Ok(()) }
 //! ```
 
