@@ -11,7 +11,7 @@ use wafwatch_aws::AwsArgs;
 use wafwatch_config::channel::Resolve;
 use wafwatch_config::expand::process_env;
 use wafwatch_opensearch::bootstrap::apply::{ApplyOptions, BootstrapError};
-use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
+use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY};
 use wafwatch_opensearch::bootstrap::{self as boot, Dashboards};
 use wafwatch_opensearch::connection::ConnectionArgs;
 
@@ -173,7 +173,7 @@ async fn clients(connection: &ConnectionArgs, aws: &AwsArgs, dashboards: Option<
         cluster_url: connection.describe().to_owned(),
         dashboards: dashboards_client,
         dashboards_url: dashboards.unwrap_or("(none)").to_owned(),
-        retry: RetryPolicy::default(),
+        retry: DEFAULT_RETRY,
     })
 }
 

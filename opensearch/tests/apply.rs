@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use support::cluster::Cluster;
 use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, BootstrapError, Report, apply, destroy, status};
-use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
+use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY, RetryPolicy};
 use wafwatch_opensearch::bootstrap::{Spec, bodies};
 use wafwatch_opensearch::connection::ConnectionArgs;
 
@@ -335,7 +335,7 @@ async fn problems_are_explained_in_one_sentence() {
         cluster_url: "http://127.0.0.1:9".into(),
         dashboards: None,
         dashboards_url: String::new(),
-        retry: RetryPolicy::default(),
+        retry: DEFAULT_RETRY,
     };
     let err = apply(&c, "http://127.0.0.1:9", &spec, &opts()).await.unwrap_err().to_string();
     assert!(err.starts_with("cannot reach OpenSearch at http://127.0.0.1:9:"), "{err}");
@@ -480,4 +480,42 @@ async fn a_dry_run_shows_that_a_secret_changed_but_never_the_secret() {
     for secret in ["s3cret", "t0ken"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
+}
+
+#[tokio::test]
+async fn destroy_walks_the_list_in_reverse_and_lists_a_security_role_it_did_not_create() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    deployed(&cluster, &spec).await;
+    // Someone else's role under wafwatch's role name: neither it nor its mapping is wafwatch's.
+    cluster.state.lock().unwrap().roles.get_mut("wafwatch_firehose").unwrap()["description"] =
+        serde_json::json!("the platform team's Firehose role");
+    cluster.clear_log();
+    let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
+    assert_eq!(action_of(&report, "security role", "wafwatch_firehose"), Action::Kept);
+    assert_eq!(action_of(&report, "role mapping", "wafwatch_firehose"), Action::Kept);
+    let writes = cluster.writes();
+    assert!(
+        position(&writes, "DELETE /_dashboards/api/saved_objects/")
+            < position(&writes, "DELETE /_plugins/_alerting/monitors/"),
+        "saved objects before monitors"
+    );
+    assert!(
+        position(&writes, "DELETE /_plugins/_alerting/monitors/")
+            < position(&writes, "DELETE /_plugins/_anomaly_detection/detectors/"),
+        "monitors before their detectors"
+    );
+    assert!(
+        position(&writes, "DELETE /_plugins/_notifications/configs/")
+            < position(&writes, "DELETE /_plugins/_ism/policies/"),
+        "channels before the policy"
+    );
+    assert!(
+        position(&writes, "DELETE /_plugins/_ism/policies/") < position(&writes, "DELETE /_index_template/"),
+        "the policy before the template"
+    );
+    let s = cluster.state.lock().unwrap();
+    assert!(s.roles.contains_key("wafwatch_firehose") && s.mappings.contains_key("wafwatch_firehose"));
+    assert!(s.templates.is_empty() && s.detectors.is_empty() && s.monitors.is_empty());
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
 }

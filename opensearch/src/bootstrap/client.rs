@@ -1,6 +1,9 @@
 //! The bootstrap's HTTP side: requests to the cluster and to Dashboards through the `opensearch`
-//! crate, with retries of the answers worth retrying and one-sentence explanations of the others.
+//! crate behind the small [`Api`] trait, with the answers worth retrying (throttled, briefly
+//! unavailable) retried through `wafwatch-retry`. What any other refusal means is said by the
+//! `error` module, which reads the [`Reply`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -8,8 +11,10 @@ use opensearch::OpenSearch;
 use opensearch::http::Method;
 use opensearch::http::headers::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
+pub use wafwatch_retry::RetryPolicy;
+use wafwatch_retry::{Backoff, retryable_status};
 
-use super::Body;
+use super::request::Body;
 
 /// Which service a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,23 @@ impl Reply {
             })
     }
 
+    /// The members of the array at `pointer` in the body (none when there is no array there).
+    pub fn items(&self, pointer: &str) -> impl Iterator<Item = &Value> {
+        self.body.pointer(pointer).and_then(Value::as_array).into_iter().flatten()
+    }
+
+    /// `{name: _id}` from a search answer, the name read at `field` of each hit's `_source` (or of
+    /// its `_source.monitor`, where the alerting plugin keeps a monitor's fields).
+    pub fn ids_by_name(&self, field: &str) -> HashMap<String, String> {
+        self.items("/hits/hits")
+            .filter_map(|h| {
+                let source = h.get("_source")?;
+                let name = source.pointer(&format!("/monitor/{field}")).or_else(|| source.get(field))?.as_str()?;
+                Some((name.to_owned(), h.get("_id")?.as_str()?.to_owned()))
+            })
+            .collect()
+    }
+
     /// The error type (`error.type` or `error.root_cause[0].type`).
     pub fn error_type(&self) -> Option<&str> {
         self.body
@@ -84,27 +106,10 @@ pub trait Api {
     ) -> impl Future<Output = Result<Reply, Unreachable>>;
 }
 
-/// How often and how long to retry 429, 502, 503 and 504.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all.
-    pub attempts: u32,
-    /// The first wait; each next one doubles, up to `max_delay`.
-    pub base_delay: Duration,
-    /// The longest wait.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { attempts: 6, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(16) }
-    }
-}
-
-/// Whether an answer is worth retrying: throttled, or a gateway or service briefly unavailable.
-pub fn retryable(status: u16) -> bool {
-    matches!(status, 429 | 502 | 503 | 504)
-}
+/// How hard the bootstrap tries when the cluster or Dashboards is throttling or briefly unavailable
+/// ([`retryable_status`]): six attempts, the waits doubling from below 500 ms to at most 16 s, with
+/// full jitter: at most about 15 s of waiting in all, half that on average.
+pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy::new(6, Duration::from_millis(500), Duration::from_secs(16));
 
 /// The boundary of the multipart body of a Dashboards import.
 const BOUNDARY: &str = "wafwatch-saved-objects-7d3f9a2b6c1e4d08";
@@ -133,7 +138,7 @@ pub struct Clients {
     pub dashboards: Option<OpenSearch>,
     /// Its URL, for messages.
     pub dashboards_url: String,
-    /// Retries.
+    /// How hard to retry throttling and brief unavailability: [`DEFAULT_RETRY`], or quicker in tests.
     pub retry: RetryPolicy,
 }
 
@@ -165,32 +170,17 @@ impl Api for Clients {
                 (k.to_owned(), v.to_owned())
             })
             .collect();
-        let mut attempt = 0;
+        let q = (!query.is_empty()).then_some(&query);
+        let (headers, bytes) = encode(target, body);
+        let mut backoff = Backoff::new(self.retry);
         loop {
-            attempt += 1;
-            let mut headers = HeaderMap::new();
-            let bytes: Option<Vec<u8>> = match body {
-                Some(Body::Json(v)) => Some(v.to_string().into_bytes()),
-                Some(Body::Ndjson(text)) => {
-                    if let Ok(v) = HeaderValue::from_str(&format!("multipart/form-data; boundary={BOUNDARY}")) {
-                        headers.insert(HeaderName::from_static("content-type"), v);
-                    }
-                    Some(multipart(text))
-                }
-                None => None,
-            };
-            if target == Target::Dashboards {
-                headers.insert(HeaderName::from_static("osd-xsrf"), HeaderValue::from_static("true"));
-            }
-            let q = (!query.is_empty()).then_some(&query);
-            let sent = client.send(method(m), path_only, headers, q, bytes, None).await;
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) => return Err(Unreachable { what, url: url.clone(), reason: e.to_string() }),
-            };
+            let sent = client.send(method(m), path_only, headers.clone(), q, bytes.clone(), None).await;
+            let response = sent.map_err(|e| Unreachable { what, url: url.clone(), reason: e.to_string() })?;
             let status = response.status_code().as_u16();
-            if retryable(status) && attempt < self.retry.attempts {
-                let wait = self.retry.base_delay.saturating_mul(1 << (attempt - 1).min(16)).min(self.retry.max_delay);
+            if retryable_status(status)
+                && let Some(wait) = backoff.next_delay()
+            {
+                let attempt = backoff.attempts_made();
                 tracing::warn!(status, path = %path_only, attempt, wait_ms = wait.as_millis() as u64, "Retrying.");
                 tokio::time::sleep(wait).await;
                 continue;
@@ -201,4 +191,24 @@ impl Api for Clients {
             return Ok(Reply { status, body });
         }
     }
+}
+
+/// The headers and bytes of a request: JSON as it is, NDJSON as a multipart import; Dashboards
+/// wants `osd-xsrf` on every request.
+fn encode(target: Target, body: Option<&Body>) -> (HeaderMap, Option<Vec<u8>>) {
+    let mut headers = HeaderMap::new();
+    let bytes = match body {
+        Some(Body::Json(v)) => Some(v.to_string().into_bytes()),
+        Some(Body::Ndjson(text)) => {
+            if let Ok(v) = HeaderValue::from_str(&format!("multipart/form-data; boundary={BOUNDARY}")) {
+                headers.insert(HeaderName::from_static("content-type"), v);
+            }
+            Some(multipart(text))
+        }
+        None => None,
+    };
+    if target == Target::Dashboards {
+        headers.insert(HeaderName::from_static("osd-xsrf"), HeaderValue::from_static("true"));
+    }
+    (headers, bytes)
 }

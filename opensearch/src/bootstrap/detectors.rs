@@ -1,0 +1,172 @@
+//! `apply` for the detectors: created and started only once the index holds documents; a changed
+//! one stopped, updated and started again, or deleted and created again when its category fields
+//! change; optionally a historical analysis of each one created or changed.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::client::{Api, Target};
+use super::compare::diff_detail;
+use super::error::BootstrapError;
+use super::lookup::Lookups;
+use super::report::Action;
+use super::resource::detector::Detector;
+use super::session::Session;
+
+/// What the detectors' reconcile needs and learns, carried along the walk: whether the index holds
+/// documents (read once, when the first detector is reached), and the ids it settles, which the
+/// monitors after it follow.
+#[derive(Debug, Clone, Default)]
+pub struct DetectorRun {
+    alias: String,
+    wait_for_data: Option<Duration>,
+    poll: Duration,
+    historical: Option<(i64, i64)>,
+    has_docs: Option<bool>,
+    /// The id of each detector as apply left it, by name.
+    pub ids: HashMap<String, String>,
+    /// The detectors not created because the index holds no documents yet.
+    pub waiting: Vec<String>,
+}
+
+impl DetectorRun {
+    /// A run for the detectors over `alias`: with `wait_for_data`, poll every `poll` (at most that
+    /// long) until the index holds documents; with `historical`, also analyse `[start, end)`
+    /// (epoch ms) with each detector created or changed.
+    pub fn new(alias: &str, wait_for_data: Option<Duration>, poll: Duration, historical: Option<(i64, i64)>) -> Self {
+        DetectorRun { alias: alias.to_owned(), wait_for_data, poll, historical, ..DetectorRun::default() }
+    }
+}
+
+/// How a detector that exists was left.
+enum Settled {
+    /// As it was (perhaps started).
+    Unchanged,
+    /// Updated or recreated, under this id.
+    Changed(String),
+}
+
+/// Reconciles one detector.
+pub async fn reconcile<A: Api>(
+    cx: &mut Session<'_, A>,
+    lookups: &mut Lookups<'_>,
+    run: &mut DetectorRun,
+    d: &Detector,
+) -> Result<(), BootstrapError> {
+    let has_docs = run.has_docs(cx).await?;
+    let id = match lookups.detector(cx, &d.name).await? {
+        None if !has_docs => {
+            run.waiting.push(d.name.clone());
+            let why = format!("{} holds no documents yet (apply --wait-for-data waits for them)", run.alias);
+            cx.outcome("detector", &d.name, Action::Waiting, why);
+            return Ok(());
+        }
+        None => {
+            let id = create(cx, d).await?;
+            cx.write(Target::Cluster, d.job(&id, true), json!({"_id": id})).await?;
+            cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
+            id
+        }
+        Some(id) => match update(cx, d, &id, has_docs).await? {
+            Settled::Unchanged => {
+                // --historical analyses only the detectors this apply creates or changes.
+                run.ids.insert(d.name.clone(), id);
+                return Ok(());
+            }
+            Settled::Changed(new_id) => new_id,
+        },
+    };
+    run.ids.insert(d.name.clone(), id.clone());
+    if let Some((start, end)) = run.historical {
+        let task = cx.write(Target::Cluster, d.historical(&id, start, end), json!({"_id": "{{task}}"})).await?;
+        let task = task.body.get("_id").and_then(Value::as_str).unwrap_or("").to_owned();
+        cx.outcome("historical", &d.name, Action::Started, format!("task {task}"));
+    }
+    Ok(())
+}
+
+/// Creates a detector; its id (a placeholder in a dry run).
+async fn create<A: Api>(cx: &mut Session<'_, A>, d: &Detector) -> Result<String, BootstrapError> {
+    let created = cx.write(Target::Cluster, d.create(), d.dry_created()).await?;
+    Ok(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned())
+}
+
+/// Brings the detector `id` in line: started if it is as wanted but stopped, else stopped (a
+/// running detector refuses updates and deletes), updated or recreated, and started again.
+async fn update<A: Api>(
+    cx: &mut Session<'_, A>,
+    d: &Detector,
+    id: &str,
+    has_docs: bool,
+) -> Result<Settled, BootstrapError> {
+    let path = Detector::read_path(id);
+    let live = Detector::live(&cx.read(Target::Cluster, &path, &format!("reading detector {}", d.name)).await?.body);
+    if d.same(&live) {
+        if live.running || !has_docs {
+            let state = if live.running { "running" } else { "stopped" };
+            cx.outcome("detector", &d.name, Action::Unchanged, format!("id {id}, {state}"));
+        } else {
+            cx.write(Target::Cluster, d.job(id, true), json!({"_id": id})).await?;
+            cx.outcome("detector", &d.name, Action::Started, format!("id {id}"));
+        }
+        return Ok(Settled::Unchanged);
+    }
+    let detail = diff_detail(&d.desired, &live.config);
+    if live.running {
+        cx.write(Target::Cluster, d.job(id, false), json!({"_id": id})).await?;
+    }
+    let (new_id, action) = if d.same_category(&live) {
+        cx.write(Target::Cluster, d.update(id), json!({"_id": id})).await?;
+        (id.to_owned(), Action::Updated)
+    } else {
+        // category_field is immutable: delete and create again.
+        let delete = d.delete(id).doing(format!("deleting detector {} to change its category fields", d.name));
+        cx.write(Target::Cluster, delete, json!({})).await?;
+        (create(cx, d).await?, Action::Recreated)
+    };
+    if has_docs {
+        cx.write(Target::Cluster, d.job(&new_id, true), json!({"_id": new_id})).await?;
+    }
+    cx.outcome("detector", &d.name, action, detail);
+    Ok(Settled::Changed(new_id))
+}
+
+impl DetectorRun {
+    /// Whether the index holds documents: counted once, polling first with `wait_for_data`.
+    async fn has_docs<A: Api>(&mut self, cx: &Session<'_, A>) -> Result<bool, BootstrapError> {
+        if let Some(known) = self.has_docs {
+            return Ok(known);
+        }
+        let mut has_docs = count(cx, &self.alias).await? > 0;
+        if !has_docs && let Some(limit) = self.wait_for_data {
+            let started = Instant::now();
+            tracing::info!(alias = %self.alias, "Waiting for documents before creating the detectors.");
+            while !has_docs {
+                if started.elapsed() >= limit {
+                    return Err(BootstrapError::Precondition(format!(
+                        "no document reached {} within {}: send traffic (Firehose, or the simulator) and apply again",
+                        self.alias,
+                        humantime::format_duration(limit)
+                    )));
+                }
+                tokio::time::sleep(self.poll).await;
+                has_docs = count(cx, &self.alias).await? > 0;
+            }
+        }
+        Ok(*self.has_docs.insert(has_docs))
+    }
+}
+
+/// The documents behind the alias.
+async fn count<A: Api>(cx: &Session<'_, A>, alias: &str) -> Result<u64, BootstrapError> {
+    let path = format!("/{alias}/_count");
+    let r = cx.get(Target::Cluster, &path).await?;
+    match r.status {
+        200 => Ok(r.body.get("count").and_then(Value::as_u64).unwrap_or(0)),
+        // A dry run against an empty cluster: the alias does not exist yet.
+        404 => Ok(0),
+        _ => Err(cx.fail(&format!("counting documents in {alias}"), &path, &r)),
+    }
+}

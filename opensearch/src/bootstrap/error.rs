@@ -1,0 +1,54 @@
+//! Why the bootstrap stopped: [`BootstrapError`], and [`refused`], which turns a refusal into one
+//! sentence that says what was being done and what to do.
+
+use super::client::{Reply, Unreachable};
+use super::validate::Problem;
+
+/// Why the bootstrap stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// The configuration would produce requests the contract forbids.
+    #[error("the plan breaks the OpenSearch contract:\n{}", .0.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Problem>),
+    /// A service could not be reached.
+    #[error(transparent)]
+    Unreachable(#[from] Unreachable),
+    /// The server refused a request.
+    #[error("{doing}: {explanation}")]
+    Refused {
+        /// What was being done ("creating detector blocked-requests").
+        doing: String,
+        /// The server's reason, or what to do.
+        explanation: String,
+    },
+    /// A precondition does not hold.
+    #[error("{0}")]
+    Precondition(String),
+}
+
+/// The plugins by the path prefix of their API, to name one that is missing.
+const PLUGINS: [(&str, &str); 5] = [
+    ("/_plugins/_anomaly_detection", "anomaly-detection"),
+    ("/_plugins/_alerting", "alerting"),
+    ("/_plugins/_notifications", "notifications"),
+    ("/_plugins/_ism", "index-management"),
+    ("/_plugins/_security", "security"),
+];
+
+/// Turns a failed answer into one sentence: 401, 403 and a missing plugin explained, others with
+/// the server's reason.
+pub fn refused(doing: impl Into<String>, url: &str, path: &str, reply: &Reply) -> BootstrapError {
+    let reason = reply.reason();
+    let plugin = PLUGINS.into_iter().find(|(p, _)| path.starts_with(p)).map(|(_, name)| name);
+    let explanation = match reply.status {
+        401 | 403 => crate::connection::explain_status(reply.status, url).unwrap_or(reason),
+        400 | 404 | 405 if reason.contains("no handler found") => match plugin {
+            Some(name) => format!(
+                "the {name} plugin is not installed on {url} (no handler for {path}): install it, or use Amazon OpenSearch Service, which includes it"
+            ),
+            None => format!("{url} has no handler for {path}: {reason}"),
+        },
+        status => format!("{status} {reason}"),
+    };
+    BootstrapError::Refused { doing: doing.into(), explanation }
+}
