@@ -7,7 +7,7 @@
 //! what the file says; [`validate`] runs the named checks of `detectors` and `monitors` and derives
 //! [`Detection`].
 
-mod detectors;
+pub mod detectors;
 mod monitors;
 pub mod sections;
 

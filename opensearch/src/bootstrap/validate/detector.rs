@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
+use wafwatch_config::detection::detectors::{MAX_CATEGORY_FIELDS, MAX_FEATURES};
 use wafwatch_config::names::{description, detector_name, feature_name};
 
 use super::check::{Check, Seen, str_at};
@@ -82,7 +83,7 @@ pub(super) fn detector(b: &Value, seen: &Seen, c: &mut Check<'_>) {
 /// the names of the enabled features.
 fn features(b: &Value, field_type: FieldTypes<'_>, c: &mut Check<'_>) -> Vec<String> {
     let features = b.get("feature_attributes").and_then(Value::as_array).cloned().unwrap_or_default();
-    if features.is_empty() || features.len() > 5 {
+    if features.is_empty() || features.len() > MAX_FEATURES {
         c.fail(5, format!("{} features; 1 to 5 are allowed", features.len()));
     }
     let (mut names, mut agg_names) = (HashSet::new(), HashSet::new());
@@ -165,7 +166,7 @@ fn model(b: &Value, c: &mut Check<'_>) {
 /// Rule 8: at most two category fields, each mapped as keyword or ip.
 fn categories(b: &Value, field_type: FieldTypes<'_>, c: &mut Check<'_>) {
     let Some(cats) = b.get("category_field").and_then(Value::as_array) else { return };
-    if cats.len() > 2 {
+    if cats.len() > MAX_CATEGORY_FIELDS {
         c.fail(8, format!("{} category fields; at most 2", cats.len()));
     }
     for cat in cats.iter().filter_map(Value::as_str) {
