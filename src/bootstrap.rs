@@ -2,7 +2,6 @@
 //! same `wafwatch.toml`. The work is done by `wafwatch_opensearch::bootstrap`; this module parses
 //! the options, builds the connection and prints.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -16,6 +15,8 @@ use wafwatch_opensearch::bootstrap::{self as boot, Dashboards};
 use wafwatch_opensearch::connection::ConnectionArgs;
 
 use wafwatch_config::Config;
+
+use crate::stdout::write_stdout;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -138,14 +139,6 @@ fn dashboards(url: Option<&str>) -> Dashboards {
     }
 }
 
-fn print(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
-        _ => Ok(()),
-    }
-}
-
 async fn clients(connection: &ConnectionArgs, aws: &AwsArgs, dashboards: Option<&str>) -> anyhow::Result<Clients> {
     let sdk = match connection.sigv4 {
         Some(service) => {
@@ -198,117 +191,131 @@ fn spec(config: &Config, mode: Resolve, dashboards: Dashboards) -> Result<boot::
     })
 }
 
+/// How a refusal reads and exits: 2 for a request the contract refuses before it is sent, 1 for a
+/// cluster that refused something.
+fn failed(e: BootstrapError) -> ExitCode {
+    tracing::error!("{e}");
+    match e {
+        BootstrapError::Invalid(_) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Writes a value as pretty JSON or as text.
+fn output<T: serde::Serialize>(format: Format, value: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<ExitCode> {
+    match format {
+        Format::Json => write_stdout(&(serde_json::to_string_pretty(value)? + "\n"))?,
+        Format::Text => write_stdout(&text(value))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `op` with the cluster's clients on a runtime of its own.
+fn with_clients<T>(
+    connection: &ConnectionArgs,
+    aws: &AwsArgs,
+    dashboards: Option<&str>,
+    op: impl AsyncFnOnce(&Clients) -> T,
+) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let c = clients(connection, aws, dashboards).await?;
+        anyhow::Ok(op(&c).await)
+    })
+}
+
 /// Runs a bootstrap command.
 pub fn run(command: BootstrapCommand, config: &Config) -> anyhow::Result<ExitCode> {
-    let failed = |e: BootstrapError| -> ExitCode {
-        tracing::error!("{e}");
-        match e {
-            BootstrapError::Invalid(_) => ExitCode::from(2),
-            _ => ExitCode::FAILURE,
-        }
-    };
     match command {
-        BootstrapCommand::Plan { format, dashboards: dargs } => {
-            let spec = match spec(config, Resolve::Placeholders, dashboards(dashboards_url(None, &dargs).as_deref())) {
-                Ok(s) => s,
-                Err(code) => return Ok(code),
-            };
-            let mut requests = boot::plan(&spec);
-            if dargs.no_dashboards {
-                requests.retain(|r| !r.path.contains("/api/saved_objects/"));
-            }
-            if let Err(problems) = boot::validate::validate(&requests) {
-                return Ok(failed(BootstrapError::Invalid(problems)));
-            }
-            match format {
-                Format::Json => print(&(serde_json::to_string_pretty(&requests)? + "\n"))?,
-                Format::Text => print(&boot::render_plan(&requests))?,
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        BootstrapCommand::Apply {
-            cluster: ClusterArgs { connection, aws },
-            dashboards: dargs,
-            dry_run,
-            wait_for_data,
-            historical,
-            format,
-        } => {
-            let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), &dargs)).flatten();
-            let spec = match spec(config, Resolve::Live, dashboards(durl.as_deref())) {
-                Ok(s) => s,
-                Err(code) => return Ok(code),
-            };
+        BootstrapCommand::Plan { format, dashboards } => plan(config, format, &dashboards),
+        BootstrapCommand::Apply { cluster, dashboards, dry_run, wait_for_data, historical, format } => {
             let opts = ApplyOptions {
                 dry_run,
                 wait_for_data,
                 poll: Duration::from_secs(10),
                 historical: historical.as_deref().map(parse_range).transpose()?,
-                skip_dashboards: dargs.no_dashboards,
+                skip_dashboards: dashboards.no_dashboards,
             };
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let result = rt.block_on(async {
-                let c = clients(&connection, &aws, durl.as_deref()).await?;
-                anyhow::Ok(boot::apply::apply(&c, connection.describe(), &spec, &opts).await)
-            })?;
-            match result {
-                Ok(report) => {
-                    match format {
-                        Format::Json => print(&(serde_json::to_string_pretty(&report)? + "\n"))?,
-                        Format::Text => print(&report.render(dry_run))?,
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(failed(e)),
-            }
+            apply(config, cluster, &dashboards, &opts, format)
         }
-        BootstrapCommand::Status { cluster: ClusterArgs { connection, aws }, format } => {
-            let spec = match spec(config, Resolve::Placeholders, Dashboards::default()) {
-                Ok(s) => s,
-                Err(code) => return Ok(code),
-            };
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let result = rt.block_on(async {
-                let c = clients(&connection, &aws, None).await?;
-                anyhow::Ok(boot::apply::status(&c, connection.describe(), &spec).await)
-            })?;
-            match result {
-                Ok(lines) => {
-                    match format {
-                        Format::Json => print(&(serde_json::to_string_pretty(&lines)? + "\n"))?,
-                        Format::Text => print(&boot::apply::render_status(&lines))?,
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(failed(e)),
-            }
-        }
-        BootstrapCommand::Destroy { cluster: ClusterArgs { connection, aws }, dashboards: dargs, yes } => {
-            if !yes {
-                tracing::error!(
-                    "destroy deletes the detectors, monitors, channels, dashboards, template and policy wafwatch created \
-                     (never indices or documents): run it again with --yes"
-                );
-                return Ok(ExitCode::from(2));
-            }
-            let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), &dargs)).flatten();
-            let spec = match spec(config, Resolve::Placeholders, dashboards(durl.as_deref())) {
-                Ok(s) => s,
-                Err(code) => return Ok(code),
-            };
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let result = rt.block_on(async {
-                let c = clients(&connection, &aws, durl.as_deref()).await?;
-                anyhow::Ok(boot::apply::destroy(&c, connection.describe(), &spec, dargs.no_dashboards).await)
-            })?;
-            match result {
-                Ok(report) => {
-                    print(&report.render(false))?;
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Ok(failed(e)),
-            }
-        }
+        BootstrapCommand::Status { cluster, format } => status(config, cluster, format),
+        BootstrapCommand::Destroy { cluster, dashboards, yes } => destroy(config, cluster, &dashboards, yes),
+    }
+}
+
+fn plan(config: &Config, format: Format, dargs: &DashboardsArgs) -> anyhow::Result<ExitCode> {
+    let spec = match spec(config, Resolve::Placeholders, dashboards(dashboards_url(None, dargs).as_deref())) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut requests = boot::plan(&spec);
+    if dargs.no_dashboards {
+        requests.retain(|r| !r.path.contains("/api/saved_objects/"));
+    }
+    if let Err(problems) = boot::validate::validate(&requests) {
+        return Ok(failed(BootstrapError::Invalid(problems)));
+    }
+    output(format, &requests, |r| boot::render_plan(r))
+}
+
+fn apply(
+    config: &Config,
+    ClusterArgs { connection, aws }: ClusterArgs,
+    dargs: &DashboardsArgs,
+    opts: &ApplyOptions,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), dargs)).flatten();
+    let spec = match spec(config, Resolve::Live, dashboards(durl.as_deref())) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let result = with_clients(&connection, &aws, durl.as_deref(), async |c| {
+        boot::apply::apply(c, connection.describe(), &spec, opts).await
+    })?;
+    match result {
+        Ok(report) => output(format, &report, |r| r.render(opts.dry_run)),
+        Err(e) => Ok(failed(e)),
+    }
+}
+
+fn status(config: &Config, ClusterArgs { connection, aws }: ClusterArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let spec = match spec(config, Resolve::Placeholders, Dashboards::default()) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let result =
+        with_clients(&connection, &aws, None, async |c| boot::apply::status(c, connection.describe(), &spec).await)?;
+    match result {
+        Ok(lines) => output(format, &lines, |l| boot::apply::render_status(l)),
+        Err(e) => Ok(failed(e)),
+    }
+}
+
+fn destroy(
+    config: &Config,
+    ClusterArgs { connection, aws }: ClusterArgs,
+    dargs: &DashboardsArgs,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
+    if !yes {
+        tracing::error!(
+            "destroy deletes the detectors, monitors, channels, dashboards, template and policy wafwatch created \
+             (never indices or documents): run it again with --yes"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), dargs)).flatten();
+    let spec = match spec(config, Resolve::Placeholders, dashboards(durl.as_deref())) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let result = with_clients(&connection, &aws, durl.as_deref(), async |c| {
+        boot::apply::destroy(c, connection.describe(), &spec, dargs.no_dashboards).await
+    })?;
+    match result {
+        Ok(report) => output(Format::Text, &report, |r| r.render(false)),
+        Err(e) => Ok(failed(e)),
     }
 }
 
