@@ -57,7 +57,7 @@ pub enum Command {
     /// `plan` needs no network; `apply` is safe to run on every deploy; `status` shows detector
     /// states, recent anomalies and active alerts; `destroy --yes` removes what apply created.
     #[command(subcommand)]
-    Bootstrap(crate::bootstrap::BootstrapCommand),
+    Bootstrap(Box<crate::bootstrap::BootstrapCommand>),
 }
 
 /// Runs the command; an error is a usage or configuration problem (exit status 2).
@@ -71,7 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => crate::run::command(&args, flag),
         Command::Bootstrap(cmd) => {
             let config = wafwatch_config::file::load(flag)?.config()?;
-            crate::bootstrap::run(cmd, &config)
+            crate::bootstrap::run(*cmd, &config)
         }
     }
 }

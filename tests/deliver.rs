@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use wafwatch_aws::AwsArgs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wafwatch");
 
@@ -202,10 +203,10 @@ fn sns_publishes_through_the_aws_sdk() {
     // A topic in moto, with the inbox subscribed over HTTP: moto posts each notification to it.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let topic = rt.block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
+        let args = AwsArgs { region: Some("us-east-1".into()), endpoint_url: Some(moto.clone()), profile: None };
+        let conf = args
+            .loader()
             .credentials_provider(aws_sdk_sns::config::Credentials::new("testing", "testing", None, None, "moto"))
-            .endpoint_url(&moto)
             .load()
             .await;
         let sns = aws_sdk_sns::Client::new(&conf);

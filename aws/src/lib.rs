@@ -4,7 +4,8 @@
 //! and Firehose sinks, replay, alert delivery to SNS, SigV4 for OpenSearch) takes the same
 //! [`AwsArgs`] (`--region`, `--profile`, `--endpoint-url`) and builds its `SdkConfig` here, so there
 //! is one switch for "which AWS" (a real account, or moto on loopback in tests); the Lambda builds
-//! its configuration here too ([`AwsArgs::lambda`]). [`explain`] turns an SDK error into one
+//! its configuration here too ([`AwsArgs::lambda`]). Every SDK client talks through
+//! [`http_client`]: rustls with `ring`, the workspace's one TLS stack. [`explain`] turns an SDK error into one
 //! sentence that names the resource and says what to do.
 //!
 //! ```no_run
@@ -18,6 +19,10 @@
 
 use aws_config::BehaviorVersion;
 pub use aws_config::SdkConfig;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::{Builder, Connector};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -51,9 +56,10 @@ impl AwsArgs {
     }
 
     /// The configuration loader with these arguments applied, for callers that add to it (tests
-    /// give moto's fixed credentials).
+    /// give moto's fixed credentials). It carries [`http_client`]: the SDK crates are built
+    /// without their default client.
     pub fn loader(&self) -> aws_config::ConfigLoader {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client());
         if let Some(r) = &self.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
@@ -79,6 +85,24 @@ impl AwsArgs {
             None => "AWS".to_owned(),
         }
     }
+}
+
+/// The HTTPS client every AWS SDK client uses: hyper 1 and rustls with `ring`, the workspace's one
+/// TLS stack (the SDK's own default is rustls with aws-lc-rs, a C library built from source).
+/// Like the SDK's default client, it honours the standard proxy variables (`HTTPS_PROXY`,
+/// `NO_PROXY`).
+pub fn http_client() -> SharedHttpClient {
+    // `build_with_connector_fn` is what the SDK builds its own default client with; the shorter
+    // `tls_provider(..).build_https()` would ignore the proxy variables.
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = Connector::builder().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// Turns an SDK error into one sentence that names the resource (`what`) and says what to do.

@@ -8,10 +8,9 @@
 
 use std::time::Duration;
 
-use opensearch::OpenSearch;
-use opensearch::http::Method;
-use opensearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
-use wafwatch_opensearch::connection::{ConnectionArgs, explain_status};
+use wafwatch_opensearch::connection::{
+    Client as OpenSearch, ConnectionArgs, HeaderMap, HeaderName, HeaderValue, Method, explain_status,
+};
 use wafwatch_transformer::{Disposition, RecordError, Transformer};
 
 use crate::sim::Batch;
@@ -71,12 +70,9 @@ impl BulkSink {
     ) -> Result<BulkSink, SinkError> {
         let url = connection.describe().to_owned();
         let client = connection.client(conf).map_err(|e| SinkError::Aws(e.to_string()))?;
-        let resp =
-            client.send::<&str, ()>(Method::Get, "/", HeaderMap::new(), None, None, None).await.map_err(|e| {
-                SinkError::Aws(format!(
-                    "cannot reach OpenSearch at {url}: check --opensearch-url and the network ({e})"
-                ))
-            })?;
+        let resp = client.send::<()>(Method::GET, "/", HeaderMap::new(), None, None, None).await.map_err(|e| {
+            SinkError::Aws(format!("cannot reach OpenSearch at {url}: check --opensearch-url and the network ({e})"))
+        })?;
         let status = resp.status_code().as_u16();
         if let Some(msg) = explain_status(status, &url) {
             return Err(SinkError::Aws(msg));
@@ -161,9 +157,9 @@ impl BulkSink {
                 body.push(b'\n');
             }
             let mut headers = HeaderMap::new();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
+            headers.insert(HeaderName::from_static("content-type"), HeaderValue::from_static("application/x-ndjson"));
             self.report.writes += 1;
-            let sent = self.client.send::<Vec<u8>, ()>(Method::Post, "/_bulk", headers, None, Some(body), None).await;
+            let sent = self.client.send::<()>(Method::POST, "/_bulk", headers, None, Some(body), None).await;
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) if attempt < MAX_ATTEMPTS => {

@@ -5,7 +5,8 @@
 use std::io::Read;
 use std::process::{Command, Output};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::Credentials;
+use wafwatch_aws::AwsArgs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_log-simulator");
 
@@ -40,12 +41,9 @@ fn moto() -> Option<String> {
 }
 
 async fn clients(url: &str) -> (aws_sdk_s3::Client, aws_sdk_firehose::Client) {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .endpoint_url(url)
-        .load()
-        .await;
+    let args = AwsArgs { region: Some("us-east-1".into()), endpoint_url: Some(url.to_owned()), profile: None };
+    let conf =
+        args.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "test")).load().await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
     (s3, aws_sdk_firehose::Client::new(&conf))
 }

@@ -83,6 +83,7 @@ async fn standin(throttle_first: u32) -> (String, Arc<Mutex<Stream>>) {
 
 fn client(url: &str) -> aws_sdk_firehose::Client {
     let conf = aws_sdk_firehose::Config::builder()
+        .http_client(wafwatch_aws::http_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))

@@ -95,10 +95,7 @@ impl Deliverer {
         // The client's connector belongs to the runtime it is built in.
         let http = {
             let _in_runtime = rt.enter();
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .user_agent(concat!("wafwatch/", env!("CARGO_PKG_VERSION")))
-                .build()
+            wafwatch_http::client(&wafwatch_http::Tls::default(), Duration::from_secs(15))
                 .map_err(|e| DeliverError::Http(e.to_string()))?
         };
         Ok(Deliverer {

@@ -7,9 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use opensearch::OpenSearch;
-use opensearch::http::Method;
-use opensearch::http::headers::{HeaderMap, HeaderName, HeaderValue};
+use crate::connection::{Client as OpenSearch, HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 pub use wafwatch_retry::RetryPolicy;
 use wafwatch_retry::{Backoff, retryable_status};
@@ -144,11 +142,11 @@ pub struct Clients {
 
 fn method(m: &str) -> Method {
     match m {
-        "PUT" => Method::Put,
-        "POST" => Method::Post,
-        "DELETE" => Method::Delete,
-        "HEAD" => Method::Head,
-        _ => Method::Get,
+        "PUT" => Method::PUT,
+        "POST" => Method::POST,
+        "DELETE" => Method::DELETE,
+        "HEAD" => Method::HEAD,
+        _ => Method::GET,
     }
 }
 

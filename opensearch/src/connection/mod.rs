@@ -3,16 +3,19 @@
 //! Self-managed clusters use basic authentication, with the password from the environment
 //! (`WAFWATCH_OPENSEARCH_PASSWORD`) or a file, never a flag. Amazon OpenSearch Service domains use
 //! SigV4 with service `es`, Serverless collections `aoss`, through the standard AWS credential
-//! chain. TLS certificates are verified unless `--opensearch-insecure` is given.
+//! chain ([`sigv4`]). TLS certificates are verified against the platform's roots and the CA given
+//! with `--opensearch-ca`, unless `--opensearch-insecure` is given. The [`Client`] is a thin layer
+//! over the workspace's one HTTPS client (`wafwatch-http`: rustls with ring): wafwatch sends the
+//! plugins' REST requests as they are, so it needs no typed client.
+
+mod client;
+pub mod sigv4;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use opensearch::OpenSearch;
-use opensearch::auth::Credentials;
-use opensearch::cert::CertificateValidation;
-use opensearch::http::Url;
-use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+pub use self::client::{Client, ClientError, HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use self::sigv4::Signer;
 
 /// The environment variable holding the basic-auth password.
 pub const PASSWORD_ENV: &str = "WAFWATCH_OPENSEARCH_PASSWORD";
@@ -45,6 +48,10 @@ pub struct ConnectionArgs {
     /// standard AWS credential chain and region.
     #[arg(long = "opensearch-sigv4", value_enum, value_name = "SERVICE")]
     pub sigv4: Option<SigV4Service>,
+    /// A PEM file of CA certificates to trust beside the platform's (a cluster with its own CA,
+    /// such as the demo CA of a test node).
+    #[arg(long = "opensearch-ca", env = "WAFWATCH_OPENSEARCH_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Do not verify the server's TLS certificate (self-signed test clusters only).
     #[arg(long = "opensearch-insecure")]
     pub insecure: bool,
@@ -76,7 +83,7 @@ pub enum ConnectionError {
     /// Both SigV4 and basic auth.
     #[error("choose one authentication: --opensearch-sigv4 or --opensearch-user, not both")]
     TwoAuths,
-    /// The client could not be built.
+    /// The client could not be built (a CA file that cannot be read, say).
     #[error("building the OpenSearch client: {0}")]
     Build(String),
 }
@@ -102,33 +109,29 @@ impl ConnectionArgs {
     }
 
     /// Builds the client. SigV4 takes its credentials and region from `aws`.
-    pub fn client(&self, aws: Option<&aws_config::SdkConfig>) -> Result<OpenSearch, ConnectionError> {
+    pub fn client(&self, aws: Option<&wafwatch_aws::SdkConfig>) -> Result<Client, ConnectionError> {
         let raw = self.url.as_deref().ok_or(ConnectionError::NoUrl)?;
-        let url = Url::parse(raw).map_err(|_| ConnectionError::BadUrl(raw.to_owned()))?;
-        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(Duration::from_secs(60));
-        match (&self.sigv4, &self.user) {
+        let url = reqwest::Url::parse(raw).map_err(|_| ConnectionError::BadUrl(raw.to_owned()))?;
+        let auth = match (&self.sigv4, &self.user) {
             (Some(_), Some(_)) => return Err(ConnectionError::TwoAuths),
             (Some(service), None) => {
                 let conf = aws.ok_or_else(|| ConnectionError::SigV4("no AWS configuration was loaded".into()))?;
-                let creds = Credentials::try_from(conf).map_err(|e| ConnectionError::SigV4(e.to_string()))?;
-                builder = builder.auth(creds).service_name(match service {
-                    SigV4Service::Es => "es",
-                    SigV4Service::Aoss => "aoss",
-                });
+                client::Auth::SigV4(Signer::new(conf, *service).map_err(ConnectionError::SigV4)?)
             }
             (None, Some(user)) => {
                 let password = self.password()?.ok_or(ConnectionError::NoPassword)?;
-                builder = builder.auth(Credentials::Basic(user.clone(), password));
+                client::Auth::Basic { user: user.clone(), password }
             }
-            (None, None) => {}
-        }
-        if self.insecure {
-            builder = builder.cert_validation(CertificateValidation::None);
-        }
-        let transport = builder.build().map_err(|e| ConnectionError::Build(e.to_string()))?;
-        Ok(OpenSearch::new(transport))
+            (None, None) => client::Auth::None,
+        };
+        let tls = wafwatch_http::Tls { ca: self.ca.clone(), insecure: self.insecure };
+        let http = wafwatch_http::client(&tls, REQUEST_TIMEOUT).map_err(|e| ConnectionError::Build(e.to_string()))?;
+        Ok(Client::new(http, url, auth))
     }
 }
+
+/// How long one request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Explains an HTTP status from OpenSearch in one sentence.
 pub fn explain_status(status: u16, url: &str) -> Option<String> {
