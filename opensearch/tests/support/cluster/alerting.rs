@@ -1,0 +1,160 @@
+//! The alerting plugin (contract §3): monitors and their alerts.
+
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{Req, State, error, reply};
+
+/// Answers a request to its part of the API.
+pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
+    let json_body = r.json_body.clone();
+    let (m, seg) = (r.method, r.seg);
+    let q = |k: &str| r.q(k);
+    match (m, seg) {
+        ("POST", ["_plugins", "_alerting", "monitors", "_search"]) => {
+            if !s.alerting_index {
+                return error(404, "index_not_found_exception", "no such index [.opendistro-alerting-config]");
+            }
+            let names: Vec<String> = json_body
+                .as_ref()
+                .and_then(|b| b.pointer("/query/terms/monitor.name.keyword"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let hits: Vec<Value> = s
+                .monitors
+                .iter()
+                .filter(|(_, (m, _))| m["name"].as_str().is_some_and(|n| names.iter().any(|x| x == n)))
+                .map(|(id, (m, _))| json!({"_id": id, "_source": {"monitor": m}}))
+                .collect();
+            reply(200, json!({"hits": {"total": {"value": hits.len()}, "hits": hits}}))
+        }
+        ("GET", ["_plugins", "_alerting", "monitors", "alerts"]) => {
+            let id = q("monitorId").unwrap_or_default();
+            let alerts = s.alerts.get(&id).cloned().unwrap_or_default();
+            reply(200, json!({"alerts": alerts, "totalAlerts": alerts.len()}))
+        }
+        ("POST", ["_plugins", "_alerting", "monitors"]) => {
+            let Some(b) = json_body else { return error(400, "parse_exception", "request body is required") };
+            if let Some(r) = check_monitor(s, &b) {
+                return r;
+            }
+            s.alerting_index = true;
+            let id = s.id("mon");
+            let mut stored = b.clone();
+            stored["type"] = json!("monitor");
+            s.monitors.insert(id.clone(), (stored.clone(), 0));
+            reply(201, json!({"_id": id, "_version": 1, "_seq_no": 0, "_primary_term": 1, "monitor": stored}))
+        }
+        ("GET", ["_plugins", "_alerting", "monitors", id]) => match s.monitors.get(*id) {
+            Some((m, seq)) => {
+                reply(200, json!({"_id": id, "_version": seq + 1, "_seq_no": seq, "_primary_term": 1, "monitor": m}))
+            }
+            None => error(404, "status_exception", "Monitor not found."),
+        },
+        ("PUT", ["_plugins", "_alerting", "monitors", id]) => {
+            let Some(b) = json_body else { return error(400, "parse_exception", "request body is required") };
+            let Some((_, seq)) = s.monitors.get(*id).cloned() else {
+                return error(404, "status_exception", "Monitor not found.");
+            };
+            if let Some(given) = q("if_seq_no").and_then(|v| v.parse::<i64>().ok())
+                && given != seq
+            {
+                return error(
+                    409,
+                    "version_conflict_engine_exception",
+                    &format!("[{id}]: version conflict, required seqNo [{given}], current document has seqNo [{seq}]"),
+                );
+            }
+            if let Some(r) = check_monitor(s, &b) {
+                return r;
+            }
+            s.monitors.insert((*id).to_owned(), (b.clone(), seq + 1));
+            reply(200, json!({"_id": id, "_version": seq + 2, "_seq_no": seq + 1, "_primary_term": 1, "monitor": b}))
+        }
+        ("DELETE", ["_plugins", "_alerting", "monitors", id]) => match s.monitors.remove(*id) {
+            Some(_) => reply(200, json!({"_id": id, "result": "deleted"})),
+            None => error(404, "status_exception", "Monitor not found."),
+        },
+        _ => r.no_handler(),
+    }
+}
+
+fn check_monitor(s: &mut State, b: &Value) -> Option<Response> {
+    let name = b["name"].as_str().unwrap_or("").to_owned();
+    let kind = b["monitor_type"].as_str().unwrap_or("query_level_monitor");
+    if !["query_level_monitor", "bucket_level_monitor", "cluster_metrics_monitor", "doc_level_monitor", "ppl_monitor"]
+        .contains(&kind)
+    {
+        s.violate(format!("monitor {name}: type {kind}"));
+        return Some(error(400, "illegal_argument_exception", "Invalid monitor type"));
+    }
+    if b["inputs"].as_array().map_or(0, Vec::len) > 1 {
+        return Some(error(400, "illegal_argument_exception", "Monitors can only have 1 search input."));
+    }
+    if let Some(sched) = b["schedule"].as_object()
+        && let Some(k) = sched.keys().find(|k| *k != "period" && *k != "cron")
+    {
+        return Some(error(400, "illegal_argument_exception", &format!("Invalid field: [{k}] found in schedule.")));
+    }
+    let trigger_kind = if kind == "bucket_level_monitor" { "bucket_level_trigger" } else { "query_level_trigger" };
+    for t in b["triggers"].as_array().into_iter().flatten() {
+        let inner = t.get(trigger_kind).unwrap_or(t);
+        for key in ["name", "severity", "condition"] {
+            if inner.get(key).is_none() {
+                s.violate(format!("monitor {name}: trigger without {key}"));
+                return Some(error(500, "exception", &format!("lateinit property {key} has not been initialized")));
+            }
+        }
+        let lang = inner.pointer("/condition/script/lang").and_then(Value::as_str).unwrap_or("painless");
+        if lang != "painless" {
+            return Some(error(400, "illegal_argument_exception", "Only painless is supported"));
+        }
+        for a in inner["actions"].as_array().into_iter().flatten() {
+            let allowed = [
+                "id",
+                "name",
+                "destination_id",
+                "subject_template",
+                "message_template",
+                "throttle_enabled",
+                "throttle",
+                "action_execution_policy",
+            ];
+            if let Some(k) = a.as_object().and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())).cloned()) {
+                s.violate(format!("monitor {name}: action key {k}"));
+                return Some(error(500, "exception", &format!("Unexpected field: {k}, while parsing action")));
+            }
+            if a["throttle_enabled"] == true {
+                let v = a.pointer("/throttle/value").and_then(Value::as_i64).unwrap_or(0);
+                if a.pointer("/throttle/unit").and_then(Value::as_str) != Some("MINUTES") || !(1..=1440).contains(&v) {
+                    return Some(error(
+                        400,
+                        "illegal_argument_exception",
+                        "Throttle value must be between 1 and 1440 MINUTES",
+                    ));
+                }
+            }
+            let dest = a["destination_id"].as_str().unwrap_or("");
+            if !s.channels.contains_key(dest) {
+                s.violate(format!("monitor {name}: destination {dest} is no channel"));
+            }
+        }
+    }
+    let indices = b.pointer("/inputs/0/search/indices").cloned().unwrap_or_default();
+    if b.pointer("/ui_metadata/search/searchType").and_then(Value::as_str) == Some("ad") {
+        let f = b.pointer("/inputs/0/search/query/query/bool/filter").cloned().unwrap_or_default();
+        if indices != json!([".opendistro-anomaly-results*"])
+            || f.pointer("/0/range/execution_end_time").is_none()
+            || f.pointer("/1/term/detector_id/value")
+                .and_then(Value::as_str)
+                .is_none_or(|id| !s.detectors.contains_key(id))
+            || b.pointer("/inputs/0/search/query/aggregations/max_anomaly_grade").is_none()
+        {
+            s.violate(format!("monitor {name}: not in the AD monitor shape the UIs read"));
+        }
+    } else if indices.as_array().into_iter().flatten().filter_map(Value::as_str).all(|i| s.resolve(i).is_empty()) {
+        return Some(error(404, "index_not_found_exception", "Configured indices are not found"));
+    }
+    None
+}
