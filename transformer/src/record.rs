@@ -243,7 +243,8 @@ impl Transformer {
         } else {
             out.extend_from_slice(open.as_bytes());
         }
-        let mut members = Members { empty: out[start..].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') };
+        let mut members =
+            Members { empty: out[start..].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') };
         let on = self.columns(&values);
         for (prefix, is_on) in self.compiled.column_prefixes.iter().zip(&on) {
             members.add(out, prefix);
