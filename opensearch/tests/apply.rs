@@ -519,3 +519,28 @@ async fn destroy_walks_the_list_in_reverse_and_lists_a_security_role_it_did_not_
     assert!(s.templates.is_empty() && s.detectors.is_empty() && s.monitors.is_empty());
     assert!(s.violations.is_empty(), "{:?}", s.violations);
 }
+
+/// Audit finding 1: until the first monitor exists, the alerting plugin answers the monitors'
+/// search with 404 `alerting_exception` "Configured indices are not found". That is "no monitors",
+/// for apply, status and destroy alike; before, every first apply, status and destroy exited 1.
+#[tokio::test]
+async fn a_cluster_that_never_had_a_monitor_is_read_as_having_none() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    let lines = status(&clients(&cluster), &cluster.url, &spec).await.unwrap();
+    assert!(lines.iter().filter(|l| l.kind == "monitor").all(|l| l.state == "missing"), "{lines:#?}");
+    let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
+    assert_eq!(report.writes, 0);
+
+    // A first apply that stopped before any monitor (the first monitor create fails): destroy
+    // still cleans up what it made.
+    cluster.state.lock().unwrap().fail_write = Some(7);
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.starts_with("creating monitor "), "{err}");
+    cluster.state.lock().unwrap().fail_write = None;
+    let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
+    assert_eq!(action_of(&report, "index template", "wafwatch-waf-logs"), Action::Deleted);
+    assert_eq!(action_of(&report, "channel", "security-team"), Action::Deleted);
+    let s = cluster.state.lock().unwrap();
+    assert!(s.templates.is_empty() && s.channels.is_empty() && s.policies.is_empty());
+}

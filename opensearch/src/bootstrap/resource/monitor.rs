@@ -106,7 +106,54 @@ pub async fn find<A: Api>(cx: &Session<'_, A>, wanted: &[&str]) -> Result<HashMa
     let r = cx.search(path, json!({"size": 1000, "query": {"terms": {"monitor.name.keyword": wanted}}})).await?;
     match r.status {
         200 => Ok(r.ids_by_name("name")),
-        404 if r.error_type() == Some("index_not_found_exception") => Ok(HashMap::new()),
+        404 if no_monitor_yet(&r) => Ok(HashMap::new()),
         _ => Err(cx.fail("looking up monitors", path, &r)),
+    }
+}
+
+/// Whether a 404 to the monitors' search says that no monitor was ever created: the plugin's
+/// config index does not exist yet. The alerting plugin (2.19) does not answer the
+/// `index_not_found_exception` the AD plugin answers, but
+/// `{"error":{"type":"alerting_exception","reason":"Configured indices are not found:
+/// [.opendistro-alerting-config]","caused_by":{"reason":"...IndexNotFoundException: no such index
+/// [.opendistro-alerting-config]"}}}`; both are accepted.
+fn no_monitor_yet(r: &Reply) -> bool {
+    let says = |pointer: &str, needle: &str| {
+        r.body.pointer(pointer).and_then(Value::as_str).is_some_and(|text| text.contains(needle))
+    };
+    r.error_type() == Some("index_not_found_exception")
+        || (r.error_type() == Some("alerting_exception") && says("/error/reason", "Configured indices are not found"))
+        || says("/error/caused_by/reason", "IndexNotFoundException")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_cluster_that_never_had_a_monitor_has_none() {
+        // What a fresh OpenSearch 2.19.4 answers (audit finding 1).
+        let alerting = Reply {
+            status: 404,
+            body: json!({"error": {
+                "root_cause": [{"type": "alerting_exception", "reason": "Configured indices are not found: [.opendistro-alerting-config]"}],
+                "type": "alerting_exception",
+                "reason": "Configured indices are not found: [.opendistro-alerting-config]",
+                "caused_by": {"type": "exception", "reason": "org.opensearch.index.IndexNotFoundException: no such index [.opendistro-alerting-config]"},
+            }, "status": 404}),
+        };
+        assert!(no_monitor_yet(&alerting));
+        let plain = Reply {
+            status: 404,
+            body: json!({"error": {"type": "index_not_found_exception", "reason": "no such index"}}),
+        };
+        assert!(no_monitor_yet(&plain));
+        let other = Reply {
+            status: 404,
+            body: json!({"error": {"type": "alerting_exception", "reason": "Monitor not found."}}),
+        };
+        assert!(!no_monitor_yet(&other));
     }
 }

@@ -13,7 +13,18 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
     match (m, seg) {
         ("POST", ["_plugins", "_alerting", "monitors", "_search"]) => {
             if !s.alerting_index {
-                return error(404, "index_not_found_exception", "no such index [.opendistro-alerting-config]");
+                // What the real plugin answers before its config index exists (not the
+                // index_not_found_exception the AD plugin answers).
+                let reason = "Configured indices are not found: [.opendistro-alerting-config]";
+                return reply(
+                    404,
+                    json!({"error": {
+                        "root_cause": [{"type": "alerting_exception", "reason": reason}],
+                        "type": "alerting_exception",
+                        "reason": reason,
+                        "caused_by": {"type": "exception", "reason": "org.opensearch.index.IndexNotFoundException: no such index [.opendistro-alerting-config]"},
+                    }, "status": 404}),
+                );
             }
             let names: Vec<String> = json_body
                 .as_ref()
