@@ -7,50 +7,11 @@ mod support;
 use std::time::Duration;
 
 use support::cluster::Cluster;
-use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, BootstrapError, Report, apply, destroy, status};
-use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY, RetryPolicy};
-use wafwatch_opensearch::bootstrap::{Spec, bodies};
+use support::{action_of, clients, deployed, opts, position, run};
+use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, apply, destroy, status};
+use wafwatch_opensearch::bootstrap::bodies;
+use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY};
 use wafwatch_opensearch::connection::ConnectionArgs;
-
-fn clients(cluster: &Cluster) -> Clients {
-    let conn = ConnectionArgs { url: Some(cluster.url.clone()), ..ConnectionArgs::default() };
-    Clients {
-        cluster: conn.client(None).unwrap(),
-        cluster_url: cluster.url.clone(),
-        dashboards: Some(conn.client(None).unwrap()),
-        dashboards_url: format!("{}/_dashboards", cluster.url),
-        retry: RetryPolicy { attempts: 4, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) },
-    }
-}
-
-fn opts() -> ApplyOptions {
-    ApplyOptions { poll: Duration::from_millis(20), ..ApplyOptions::default() }
-}
-
-async fn run(cluster: &Cluster, spec: &Spec, o: &ApplyOptions) -> Result<Report, BootstrapError> {
-    apply(&clients(cluster), &cluster.url, spec, o).await
-}
-
-/// Applies, lets documents arrive, applies again: the whole deployment.
-async fn deployed(cluster: &Cluster, spec: &Spec) {
-    run(cluster, spec, &opts()).await.unwrap();
-    cluster.ingest("waf-logs", 10);
-    run(cluster, spec, &opts()).await.unwrap();
-}
-
-fn action_of(report: &Report, kind: &str, name: &str) -> Action {
-    report
-        .outcomes
-        .iter()
-        .find(|o| o.kind == kind && o.name == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {:#?}", report.outcomes))
-        .action
-        .clone()
-}
-
-fn position(writes: &[String], needle: &str) -> usize {
-    writes.iter().position(|w| w.contains(needle)).unwrap_or_else(|| panic!("no write {needle} in {writes:#?}"))
-}
 
 #[tokio::test]
 async fn first_apply_waits_for_data_then_completes_and_a_second_apply_writes_nothing() {

@@ -111,6 +111,26 @@ pub trait Api {
 /// full jitter: at most about 15 s of waiting in all, half that on average.
 pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy::new(6, Duration::from_millis(500), Duration::from_secs(16));
 
+/// Where the alerting plugin serves its monitors.
+const ALERTING_MONITORS: &str = "/_plugins/_alerting/monitors";
+
+/// The User-Agent of every read of alerting monitors. wafwatch keeps its mark and fingerprint in a
+/// monitor's `ui_metadata`, and the alerting plugin leaves `monitor.ui_metadata` out of
+/// `GET .../monitors/<id>` and `.../monitors/_search` unless the request's User-Agent contains
+/// `OpenSearch-Dashboards` (alerting 2.19: `RestHandlerUtils.kt`'s `context()` excludes it through
+/// the search's `FetchSourceContext`; `AlertingPlugin.OPEN_SEARCH_DASHBOARDS_USER_AGENT`): UI state
+/// is kept for the UI. Without it every monitor reads as changed and as not wafwatch's (audit
+/// finding 2), so reads say they want what Dashboards gets.
+pub const MONITOR_READ_USER_AGENT: &str =
+    concat!("wafwatch/", env!("CARGO_PKG_VERSION"), " (reads ui_metadata as OpenSearch-Dashboards does)");
+
+/// Whether a request reads alerting monitors (a GET, or a search), and so needs
+/// [`MONITOR_READ_USER_AGENT`].
+pub fn reads_monitors(method: &str, path: &str) -> bool {
+    path.starts_with(ALERTING_MONITORS)
+        && (method == "GET" || path.split('?').next().is_some_and(|p| p.ends_with("/_search")))
+}
+
 /// The boundary of the multipart body of a Dashboards import.
 const BOUNDARY: &str = "wafwatch-saved-objects-7d3f9a2b6c1e4d08";
 
@@ -171,7 +191,10 @@ impl Api for Clients {
             })
             .collect();
         let q = (!query.is_empty()).then_some(&query);
-        let (headers, bytes) = encode(target, body);
+        let (mut headers, bytes) = encode(target, body);
+        if reads_monitors(m, path_only) {
+            headers.insert(HeaderName::from_static("user-agent"), HeaderValue::from_static(MONITOR_READ_USER_AGENT));
+        }
         let mut backoff = Backoff::new(self.retry);
         loop {
             let sent = client.send(method(m), path_only, headers.clone(), q, bytes.clone(), None).await;
@@ -211,4 +234,19 @@ fn encode(target: Target, body: Option<&Body>) -> (HeaderMap, Option<Vec<u8>>) {
         headers.insert(HeaderName::from_static("osd-xsrf"), HeaderValue::from_static("true"));
     }
     (headers, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monitor_reads_ask_for_ui_metadata_and_nothing_else_does() {
+        assert!(MONITOR_READ_USER_AGENT.contains("OpenSearch-Dashboards"), "the alerting plugin's switch");
+        assert!(reads_monitors("GET", "/_plugins/_alerting/monitors/abc"));
+        assert!(reads_monitors("POST", "/_plugins/_alerting/monitors/_search"));
+        assert!(!reads_monitors("PUT", "/_plugins/_alerting/monitors/abc"));
+        assert!(!reads_monitors("POST", "/_plugins/_alerting/monitors"));
+        assert!(!reads_monitors("GET", "/_plugins/_anomaly_detection/detectors/abc"));
+    }
 }

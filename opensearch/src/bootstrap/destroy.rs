@@ -8,7 +8,7 @@ use super::error::BootstrapError;
 use super::lookup::Lookups;
 use super::report::{Action, Report};
 use super::resource::detector::Detector;
-use super::resource::monitor::Monitor;
+use super::resource::monitor::{Mark, Monitor};
 use super::resource::object::{Found, Object};
 use super::resource::saved_objects::SavedObjects;
 use super::resource::{Resource, resources};
@@ -62,11 +62,21 @@ async fn monitor<A: Api>(
 ) -> Result<(), BootstrapError> {
     let Some(id) = lookups.monitor(cx, &m.name).await? else { return Ok(()) };
     let live = cx.get(Target::Cluster, &Monitor::path(&id)).await?;
-    if Monitor::is_ours(&Monitor::live(&live.body)) {
-        cx.write(Target::Cluster, m.delete(&id), json!({})).await?;
-        cx.outcome("monitor", &m.name, Action::Deleted, format!("id {id}"));
-    } else {
-        cx.outcome("monitor", &m.name, Action::Kept, NOT_OURS);
+    match Monitor::mark(&Monitor::live(&live.body)) {
+        Mark::Ours => {
+            cx.write(Target::Cluster, m.delete(&id), json!({})).await?;
+            cx.outcome("monitor", &m.name, Action::Deleted, format!("id {id}"));
+        }
+        Mark::Foreign => cx.outcome("monitor", &m.name, Action::Kept, NOT_OURS),
+        Mark::Unreadable => cx.outcome(
+            "monitor",
+            &m.name,
+            Action::Kept,
+            format!(
+                "id {id}: the cluster answered without its ui_metadata, so whether wafwatch created it cannot be told; \
+                 delete it yourself if it did"
+            ),
+        ),
     }
     Ok(())
 }

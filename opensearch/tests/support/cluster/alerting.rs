@@ -1,4 +1,7 @@
-//! The alerting plugin (contract §3): monitors and their alerts.
+//! The alerting plugin (contract §3): monitors and their alerts, as the real plugin (2.19) answers:
+//! `ui_metadata` only for a User-Agent containing `OpenSearch-Dashboards`, search hits whose
+//! `_source` is the bare monitor, new trigger and action ids for those a write sends without one,
+//! and alerts keyed by trigger id (an update that drops a trigger's id ends its alerts).
 
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -36,13 +39,20 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
                 .monitors
                 .iter()
                 .filter(|(_, (m, _))| m["name"].as_str().is_some_and(|n| names.iter().any(|x| x == n)))
-                .map(|(id, (m, _))| json!({"_id": id, "_source": {"monitor": m}}))
+                .map(|(id, (m, _))| json!({"_id": id, "_source": shown(m, r, s.hide_ui_metadata)}))
                 .collect();
             reply(200, json!({"hits": {"total": {"value": hits.len()}, "hits": hits}}))
         }
         ("GET", ["_plugins", "_alerting", "monitors", "alerts"]) => {
             let id = q("monitorId").unwrap_or_default();
-            let alerts = s.alerts.get(&id).cloned().unwrap_or_default();
+            let alerts: Vec<Value> = s
+                .alerts
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|a| a.get("state").is_none_or(|st| *st == "ACTIVE"))
+                .cloned()
+                .collect();
             reply(200, json!({"alerts": alerts, "totalAlerts": alerts.len()}))
         }
         ("POST", ["_plugins", "_alerting", "monitors"]) => {
@@ -52,14 +62,18 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
             }
             s.alerting_index = true;
             let id = s.id("mon");
-            let mut stored = b.clone();
+            let mut stored = with_ids(s, b);
             stored["type"] = json!("monitor");
             s.monitors.insert(id.clone(), (stored.clone(), 0));
             reply(201, json!({"_id": id, "_version": 1, "_seq_no": 0, "_primary_term": 1, "monitor": stored}))
         }
         ("GET", ["_plugins", "_alerting", "monitors", id]) => match s.monitors.get(*id) {
             Some((m, seq)) => {
-                reply(200, json!({"_id": id, "_version": seq + 1, "_seq_no": seq, "_primary_term": 1, "monitor": m}))
+                let monitor = shown(m, r, s.hide_ui_metadata);
+                reply(
+                    200,
+                    json!({"_id": id, "_version": seq + 1, "_seq_no": seq, "_primary_term": 1, "monitor": monitor}),
+                )
             }
             None => error(404, "status_exception", "Monitor not found."),
         },
@@ -80,8 +94,20 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
             if let Some(r) = check_monitor(s, &b) {
                 return r;
             }
-            s.monitors.insert((*id).to_owned(), (b.clone(), seq + 1));
-            reply(200, json!({"_id": id, "_version": seq + 2, "_seq_no": seq + 1, "_primary_term": 1, "monitor": b}))
+            let mut stored = with_ids(s, b);
+            stored["type"] = json!("monitor");
+            // Alerts belong to a trigger id: those of a trigger that is gone end (DELETED).
+            let kept = trigger_ids(&stored);
+            for alert in s.alerts.entry((*id).to_owned()).or_default() {
+                if alert.get("trigger_id").and_then(Value::as_str).is_some_and(|t| !kept.contains(&t.to_owned())) {
+                    alert["state"] = json!("DELETED");
+                }
+            }
+            s.monitors.insert((*id).to_owned(), (stored.clone(), seq + 1));
+            reply(
+                200,
+                json!({"_id": id, "_version": seq + 2, "_seq_no": seq + 1, "_primary_term": 1, "monitor": stored}),
+            )
         }
         ("DELETE", ["_plugins", "_alerting", "monitors", id]) => match s.monitors.remove(*id) {
             Some(_) => reply(200, json!({"_id": id, "result": "deleted"})),
@@ -89,6 +115,50 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
         },
         _ => r.no_handler(),
     }
+}
+
+/// A stored monitor as a read answers it: without `ui_metadata` unless the User-Agent contains
+/// `OpenSearch-Dashboards` (alerting's `RestHandlerUtils.kt::context()`); `hide` stands for a proxy
+/// that replaces the User-Agent.
+fn shown(m: &Value, r: &Req<'_>, hide: bool) -> Value {
+    let dashboards = r
+        .headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ua| ua.contains("OpenSearch-Dashboards"));
+    let mut m = m.clone();
+    if (hide || !dashboards)
+        && let Some(o) = m.as_object_mut()
+    {
+        o.remove("ui_metadata");
+    }
+    m
+}
+
+/// Each trigger and action of `b`, given an id when it has none (as the plugin does).
+fn with_ids(s: &mut State, mut b: Value) -> Value {
+    for t in b.get_mut("triggers").and_then(Value::as_array_mut).into_iter().flatten() {
+        let Some(inner) = t.as_object_mut().and_then(|o| o.values_mut().next()) else { continue };
+        if inner.get("id").is_none() {
+            inner["id"] = json!(s.id("trigger"));
+        }
+        for a in inner.get_mut("actions").and_then(Value::as_array_mut).into_iter().flatten() {
+            if a.get("id").is_none() {
+                a["id"] = json!(s.id("action"));
+            }
+        }
+    }
+    b
+}
+
+/// The ids of a monitor's triggers.
+pub(super) fn trigger_ids(m: &Value) -> Vec<String> {
+    m["triggers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_object()?.values().next()?.get("id")?.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn check_monitor(s: &mut State, b: &Value) -> Option<Response> {

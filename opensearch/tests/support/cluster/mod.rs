@@ -88,6 +88,8 @@ pub struct State {
     pub drop_post_query: bool,
     /// Refuse every request with this status: 401 (wrong credentials) or 403 (no permission).
     pub refuse: Option<u16>,
+    /// A proxy replaces the User-Agent: monitors are read without their `ui_metadata`.
+    pub hide_ui_metadata: bool,
     /// Whether the plugins' config indices exist (created with the first detector or monitor).
     ad_index: bool,
     alerting_index: bool,
@@ -128,6 +130,29 @@ impl Cluster {
     /// Clears the request log.
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
+    }
+
+    /// Raises an active alert of the monitor `name`, on its (first) trigger, as a run of the
+    /// monitor would; its id.
+    pub fn raise_alert(&self, name: &str) -> String {
+        let mut s = self.state.lock().unwrap();
+        let (monitor_id, trigger) = s
+            .monitors
+            .iter()
+            .find(|(_, (m, _))| m["name"] == name)
+            .map(|(id, (m, _))| (id.clone(), alerting::trigger_ids(m)[0].clone()))
+            .unwrap();
+        let id = s.id("alert");
+        let alert = json!({"id": id, "monitor_id": monitor_id, "trigger_id": trigger, "state": "ACTIVE", "severity": "1", "start_time": 1_767_236_460_000i64});
+        s.alerts.entry(monitor_id).or_default().push(alert);
+        id
+    }
+
+    /// The state of the alert `id` (`ACTIVE`, or `DELETED` once its trigger is gone).
+    pub fn alert_state(&self, id: &str) -> String {
+        let s = self.state.lock().unwrap();
+        let alert = s.alerts.values().flatten().find(|a| a["id"] == id).unwrap();
+        alert["state"].as_str().unwrap().to_owned()
     }
 
     /// Contract breaches seen so far.
