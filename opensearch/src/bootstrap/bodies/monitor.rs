@@ -108,10 +108,16 @@ fn anomaly_monitor(m: &Monitor, det: &Detector, t: AdThresholds, detector_id: &s
             "query": {
                 "size": 1,
                 "sort": [{"anomaly_grade": "desc"}, {"confidence": "desc"}],
-                "query": {"bool": {"filter": [
-                    {"range": {"execution_end_time": {"from": format!("{{{{period_end}}}}||-{lookback}m"), "to": "{{period_end}}", "include_lower": true, "include_upper": true}}},
-                    {"term": {"detector_id": {"value": detector_id}}},
-                ]}},
+                // Historical analyses write results with a task_id and a fresh
+                // execution_end_time: without must_not they page as if they were live (audit
+                // finding 3). filter[0] and filter[1] stay where both Dashboards UIs read them.
+                "query": {"bool": {
+                    "filter": [
+                        {"range": {"execution_end_time": {"from": format!("{{{{period_end}}}}||-{lookback}m"), "to": "{{period_end}}", "include_lower": true, "include_upper": true}}},
+                        {"term": {"detector_id": {"value": detector_id}}},
+                    ],
+                    "must_not": [{"exists": {"field": "task_id"}}],
+                }},
                 "aggregations": {"max_anomaly_grade": {"max": {"field": "anomaly_grade"}}},
             },
         }}],

@@ -234,6 +234,11 @@ fn check_monitor(s: &mut State, b: &Value) -> Option<Response> {
         {
             s.violate(format!("monitor {name}: not in the AD monitor shape the UIs read"));
         }
+        // Historical analyses write results (with a task_id) a live monitor must not alert on.
+        let must_not = b.pointer("/inputs/0/search/query/query/bool/must_not").cloned().unwrap_or_default();
+        if !must_not.as_array().into_iter().flatten().any(|c| c.pointer("/exists/field") == Some(&json!("task_id"))) {
+            s.violate(format!("monitor {name}: reads historical results (no must_not exists task_id)"));
+        }
     } else if indices.as_array().into_iter().flatten().filter_map(Value::as_str).all(|i| s.resolve(i).is_empty()) {
         return Some(error(404, "index_not_found_exception", "Configured indices are not found"));
     }
