@@ -90,7 +90,9 @@ pub enum BootstrapCommand {
         #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m", value_parser = humantime::parse_duration)]
         wait_for_data: Option<Duration>,
         /// Also start a historical analysis of every detector over this range (RFC 3339:
-        /// 2026-01-01T00:00:00Z..2026-01-08T00:00:00Z).
+        /// 2026-01-01T00:00:00Z..2026-01-08T00:00:00Z), changed or not, one at a time, waiting
+        /// for a task slot when the plugin has none free. Results carry a task_id, which the
+        /// monitors ignore.
         #[arg(long, value_name = "FROM..TO")]
         historical: Option<String>,
         /// `text` or `json` (the report as JSON).

@@ -364,7 +364,7 @@ async fn destroy_removes_only_what_apply_created_and_never_the_data() {
         support::cluster::Detector {
             body: serde_json::json!({"name": "their-detector"}),
             running: true,
-            historical: 0,
+            historical: None,
         },
     );
     let report = run(&cluster, &spec, &opts()).await.unwrap();

@@ -26,7 +26,8 @@ pub struct ApplyOptions {
     pub wait_for_data: Option<Duration>,
     /// How often to poll.
     pub poll: Duration,
-    /// Also run a historical analysis over `[start, end)` (epoch ms) for every detector.
+    /// Also run a historical analysis over `[start, end)` (epoch ms) for every detector (one at a
+    /// time, waiting `poll` between tries while the plugin has no task slot free).
     pub historical: Option<(i64, i64)>,
     /// Skip the Dashboards saved objects.
     pub skip_dashboards: bool,

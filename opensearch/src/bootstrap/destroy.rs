@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::client::{Api, Target};
 use super::error::BootstrapError;
+use super::historical;
 use super::lookup::Lookups;
 use super::report::{Action, Report};
 use super::resource::detector::Detector;
@@ -81,7 +82,8 @@ async fn monitor<A: Api>(
     Ok(())
 }
 
-/// Deletes a detector of wafwatch's, stopping it first (a running detector refuses the delete).
+/// Deletes a detector of wafwatch's, stopping it first (its real-time job and any historical
+/// analysis: the plugin refuses the delete while either runs).
 async fn detector<A: Api>(
     cx: &mut Session<'_, A>,
     lookups: &mut Lookups<'_>,
@@ -96,6 +98,7 @@ async fn detector<A: Api>(
     if live.running {
         cx.write(Target::Cluster, d.job(&id, false), json!({"_id": id})).await?;
     }
+    historical::stop_if_running(cx, d, &id, &live).await?;
     cx.write(Target::Cluster, d.delete(&id), json!({})).await?;
     cx.outcome("detector", &d.name, Action::Deleted, format!("id {id}"));
     Ok(())

@@ -1,6 +1,7 @@
 //! `apply` for the detectors: created and started only once the index holds documents; a changed
-//! one stopped, updated and started again, or deleted and created again when its category fields
-//! change; optionally a historical analysis of each one created or changed.
+//! one stopped (its real-time job and any historical analysis), updated and started again, or
+//! deleted and created again when its category fields change; with `--historical`, a historical
+//! analysis of every detector, one at a time.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use super::client::{Api, Target};
 use super::compare::diff_detail;
 use super::error::BootstrapError;
+use super::historical;
 use super::lookup::Lookups;
 use super::report::Action;
 use super::resource::detector::Detector;
@@ -34,21 +36,14 @@ pub struct DetectorRun {
 impl DetectorRun {
     /// A run for the detectors over `alias`: with `wait_for_data`, poll every `poll` (at most that
     /// long) until the index holds documents; with `historical`, also analyse `[start, end)`
-    /// (epoch ms) with each detector created or changed.
+    /// (epoch ms) with every detector (waiting `poll` between tries when no task slot is free).
     pub fn new(alias: &str, wait_for_data: Option<Duration>, poll: Duration, historical: Option<(i64, i64)>) -> Self {
         DetectorRun { alias: alias.to_owned(), wait_for_data, poll, historical, ..DetectorRun::default() }
     }
 }
 
-/// How a detector that exists was left.
-enum Settled {
-    /// As it was (perhaps started).
-    Unchanged,
-    /// Updated or recreated, under this id.
-    Changed(String),
-}
-
-/// Reconciles one detector.
+/// Reconciles one detector; with `--historical`, then starts its analysis (every detector that
+/// has an id, whether this apply changed it or not: the option asks for all of them).
 pub async fn reconcile<A: Api>(
     cx: &mut Session<'_, A>,
     lookups: &mut Lookups<'_>,
@@ -61,6 +56,9 @@ pub async fn reconcile<A: Api>(
             run.waiting.push(d.name.clone());
             let why = format!("{} holds no documents yet (apply --wait-for-data waits for them)", run.alias);
             cx.outcome("detector", &d.name, Action::Waiting, why);
+            if run.historical.is_some() {
+                cx.outcome("historical", &d.name, Action::Waiting, "its detector waits for documents");
+            }
             return Ok(());
         }
         None => {
@@ -69,20 +67,11 @@ pub async fn reconcile<A: Api>(
             cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
             id
         }
-        Some(id) => match update(cx, d, &id, has_docs).await? {
-            Settled::Unchanged => {
-                // --historical analyses only the detectors this apply creates or changes.
-                run.ids.insert(d.name.clone(), id);
-                return Ok(());
-            }
-            Settled::Changed(new_id) => new_id,
-        },
+        Some(id) => update(cx, d, &id, has_docs).await?,
     };
     run.ids.insert(d.name.clone(), id.clone());
-    if let Some((start, end)) = run.historical {
-        let task = cx.write(Target::Cluster, d.historical(&id, start, end), json!({"_id": "{{task}}"})).await?;
-        let task = task.body.get("_id").and_then(Value::as_str).unwrap_or("").to_owned();
-        cx.outcome("historical", &d.name, Action::Started, format!("task {task}"));
+    if let Some(range) = run.historical {
+        historical::start(cx, d, &id, range, run.poll).await?;
     }
     Ok(())
 }
@@ -93,14 +82,15 @@ async fn create<A: Api>(cx: &mut Session<'_, A>, d: &Detector) -> Result<String,
     Ok(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned())
 }
 
-/// Brings the detector `id` in line: started if it is as wanted but stopped, else stopped (a
-/// running detector refuses updates and deletes), updated or recreated, and started again.
+/// Brings the detector `id` in line and says under which id it is now: started if it is as wanted
+/// but stopped, else stopped (a running detector refuses updates and deletes, and so does one
+/// whose historical analysis runs), updated or recreated, and started again.
 async fn update<A: Api>(
     cx: &mut Session<'_, A>,
     d: &Detector,
     id: &str,
     has_docs: bool,
-) -> Result<Settled, BootstrapError> {
+) -> Result<String, BootstrapError> {
     let path = Detector::read_path(id);
     let live = Detector::live(&cx.read(Target::Cluster, &path, &format!("reading detector {}", d.name)).await?.body);
     if d.same(&live) {
@@ -111,12 +101,13 @@ async fn update<A: Api>(
             cx.write(Target::Cluster, d.job(id, true), json!({"_id": id})).await?;
             cx.outcome("detector", &d.name, Action::Started, format!("id {id}"));
         }
-        return Ok(Settled::Unchanged);
+        return Ok(id.to_owned());
     }
     let detail = diff_detail(&d.desired, &live.config);
     if live.running {
         cx.write(Target::Cluster, d.job(id, false), json!({"_id": id})).await?;
     }
+    historical::stop_if_running(cx, d, id, &live).await?;
     let (new_id, action) = if d.same_category(&live) {
         cx.write(Target::Cluster, d.update(id), json!({"_id": id})).await?;
         (id.to_owned(), Action::Updated)
@@ -130,7 +121,7 @@ async fn update<A: Api>(
         cx.write(Target::Cluster, d.job(&new_id, true), json!({"_id": new_id})).await?;
     }
     cx.outcome("detector", &d.name, action, detail);
-    Ok(Settled::Changed(new_id))
+    Ok(new_id)
 }
 
 impl DetectorRun {

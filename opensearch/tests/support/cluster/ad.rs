@@ -1,11 +1,12 @@
 //! The anomaly-detection plugin (contract §2): detectors, their jobs, historical analyses and results.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{Detector, Req, State, error, reply};
+use super::{Detector, Historical, Req, State, error, reply};
 
 /// Answers a request to its part of the API.
 pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
@@ -70,7 +71,7 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
             if let Some(d) = stored["description"].as_str() {
                 stored["description"] = json!(d.replace('\'', "&#39;"));
             }
-            s.detectors.insert(id.clone(), Detector { body: stored.clone(), running: false, historical: 0 });
+            s.detectors.insert(id.clone(), Detector { body: stored.clone(), running: false, historical: None });
             reply(201, json!({"_id": id, "_version": 1, "_seq_no": 0, "anomaly_detector": stored, "_primary_term": 1}))
         }
         ("GET", ["_plugins", "_anomaly_detection", "detectors", id]) => match s.detectors.get(*id) {
@@ -79,6 +80,11 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
                     json!({"_id": id, "_version": 1, "_primary_term": 1, "_seq_no": 0, "anomaly_detector": d.body});
                 if q("job").as_deref() == Some("true") {
                     out["anomaly_detector_job"] = json!({"name": id, "enabled": d.running});
+                }
+                if q("task").as_deref() == Some("true")
+                    && let Some(h) = &d.historical
+                {
+                    out["historical_analysis_task"] = json!({"task_id": h.task, "state": h.state(), "task_type": "HISTORICAL_SINGLE_ENTITY", "is_latest": true});
                 }
                 reply(200, out)
             }
@@ -91,6 +97,9 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
             };
             if current.running {
                 return error(400, "illegal_argument_exception", &format!("Job is running: {id}"));
+            }
+            if current.historical.as_ref().is_some_and(|h| h.state() == "RUNNING") {
+                return error(400, "status_exception", "Historical is running");
             }
             if current.body.get("category_field") != b.get("category_field") {
                 return error(400, "illegal_argument_exception", "Can't change category field");
@@ -110,30 +119,37 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
         }
         ("DELETE", ["_plugins", "_anomaly_detection", "detectors", id]) => match s.detectors.get(*id) {
             Some(d) if d.running => error(400, "illegal_argument_exception", &format!("Job is running: {id}")),
+            Some(d) if d.historical.as_ref().is_some_and(|h| h.state() == "RUNNING") => {
+                error(400, "status_exception", "Historical is running")
+            }
             Some(_) => {
                 s.detectors.remove(*id);
                 reply(200, json!({"_index": ".opendistro-anomaly-detectors", "_id": id, "result": "deleted"}))
             }
             None => error(404, "status_exception", &format!("Can't find config with id: {id}")),
         },
+        ("POST", ["_plugins", "_anomaly_detection", "detectors", id, "_start"]) if json_body.is_some() => {
+            historical(s, id, json_body.as_ref().unwrap_or(&Value::Null))
+        }
+        ("POST", ["_plugins", "_anomaly_detection", "detectors", id, "_stop"])
+            if q("historical").as_deref() == Some("true") =>
+        {
+            let Some(d) = s.detectors.get_mut(*id) else {
+                return error(404, "status_exception", &format!("Can't find config with id: {id}"));
+            };
+            match &mut d.historical {
+                Some(h) if h.state() == "RUNNING" => {
+                    h.stopped = true;
+                    reply(200, json!({"_id": id}))
+                }
+                _ => error(400, "status_exception", "No running task found"),
+            }
+        }
         ("POST", ["_plugins", "_anomaly_detection", "detectors", id, action @ ("_start" | "_stop")]) => {
             let Some(d) = s.detectors.get_mut(*id) else {
                 return error(404, "status_exception", &format!("Can't find config with id: {id}"));
             };
             match (*action, &json_body) {
-                ("_start", Some(b)) => {
-                    let (st, en) = (b["start_time"].as_i64(), b["end_time"].as_i64());
-                    if !matches!((st, en), (Some(a), Some(z)) if z > a) {
-                        return error(
-                            400,
-                            "illegal_argument_exception",
-                            "Must set both start time and end time with epoch of milliseconds",
-                        );
-                    }
-                    d.historical += 1;
-                    let task = format!("task-{id}-{}", d.historical);
-                    reply(200, json!({"_id": task}))
-                }
                 ("_start", None) => {
                     if d.running {
                         return error(
@@ -170,6 +186,43 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
         },
         _ => r.no_handler(),
     }
+}
+
+/// `_start` with a date range: a historical analysis, refused while the detector runs one and when
+/// every task slot is taken. It writes a result with its `task_id`, as the plugin does.
+fn historical(s: &mut State, id: &str, b: &Value) -> Response {
+    let (st, en) = (b["start_time"].as_i64(), b["end_time"].as_i64());
+    let (Some(start), Some(end)) = (st, en) else {
+        return error(
+            400,
+            "illegal_argument_exception",
+            "Must set both start time and end time with epoch of milliseconds",
+        );
+    };
+    if end <= start {
+        return error(
+            400,
+            "illegal_argument_exception",
+            "Must set both start time and end time with epoch of milliseconds",
+        );
+    }
+    let running = |d: &Detector| d.historical.as_ref().is_some_and(|h| h.state() == "RUNNING");
+    let Some(d) = s.detectors.get(id) else {
+        return error(404, "status_exception", &format!("Can't find config with id: {id}"));
+    };
+    if running(d) {
+        return error(400, "status_exception", "Detector is already running");
+    }
+    if s.detectors.values().filter(|d| running(d)).count() >= s.historical_slots {
+        return error(400, "status_exception", "No available task slot");
+    }
+    let task = s.id("task");
+    let ends_at = Instant::now() + s.historical_takes;
+    if let Some(d) = s.detectors.get_mut(id) {
+        d.historical = Some(Historical { task: task.clone(), ends_at, stopped: false });
+    }
+    s.results.push(json!({"detector_id": id, "task_id": task, "anomaly_grade": 1.0, "confidence": 0.78, "data_start_time": start, "data_end_time": start + 60_000, "execution_end_time": end}));
+    reply(200, json!({"_id": task}))
 }
 
 /// The detector rules of §2 and §9 (1-12); answers as the server would (500 for constructor checks,

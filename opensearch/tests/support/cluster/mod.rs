@@ -22,6 +22,7 @@ mod security;
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State as AxState;
@@ -54,7 +55,29 @@ pub struct Index {
 pub struct Detector {
     pub body: Value,
     pub running: bool,
-    pub historical: u32,
+    /// Its latest historical analysis.
+    pub historical: Option<Historical>,
+}
+
+/// A historical analysis: it runs until `ends_at`, unless stopped.
+#[derive(Debug, Clone)]
+pub struct Historical {
+    pub task: String,
+    pub ends_at: Instant,
+    pub stopped: bool,
+}
+
+impl Historical {
+    /// `RUNNING`, `FINISHED` or `STOPPED`.
+    pub fn state(&self) -> &'static str {
+        if self.stopped {
+            "STOPPED"
+        } else if Instant::now() >= self.ends_at {
+            "FINISHED"
+        } else {
+            "RUNNING"
+        }
+    }
 }
 
 /// The cluster's state. Tests read it and set the fault knobs.
@@ -90,6 +113,11 @@ pub struct State {
     pub refuse: Option<u16>,
     /// A proxy replaces the User-Agent: monitors are read without their `ui_metadata`.
     pub hide_ui_metadata: bool,
+    /// Historical analyses that may run at once (the plugin's task slots); one more is refused
+    /// with "No available task slot".
+    pub historical_slots: usize,
+    /// How long a historical analysis runs.
+    pub historical_takes: Duration,
     /// Whether the plugins' config indices exist (created with the first detector or monitor).
     ad_index: bool,
     alerting_index: bool,
@@ -106,7 +134,12 @@ pub struct Cluster {
 impl Cluster {
     /// Starts one on a free loopback port, in the current tokio runtime.
     pub async fn start() -> Cluster {
-        let state = Arc::new(Mutex::new(State { unavailable_status: 503, ..State::default() }));
+        let state = Arc::new(Mutex::new(State {
+            unavailable_status: 503,
+            historical_slots: 2,
+            historical_takes: Duration::from_millis(60),
+            ..State::default()
+        }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let app = axum::Router::new().fallback(handle).with_state(Arc::clone(&state));
