@@ -230,7 +230,8 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
     cluster.clear_log();
     let report = run(&cluster, &spec, &ApplyOptions { dry_run: true, ..opts() }).await.unwrap();
     assert!(cluster.writes().is_empty(), "{:#?}", cluster.writes());
-    assert_eq!(report.writes, 2);
+    // The policy, the change_policy that moves its index to the new version, the monitor.
+    assert_eq!(report.writes, 3);
     let policy = report.outcomes.iter().find(|o| o.kind == "ISM policy").unwrap();
     assert_eq!(policy.action, Action::Updated);
     assert!(
@@ -241,7 +242,7 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
     let monitor = report.outcomes.iter().find(|o| o.name == "server-errors").unwrap();
     assert!(monitor.detail.contains("/throttle/value 10 -> 30"), "{}", monitor.detail);
     assert!(report.render(true).contains("would be updated"));
-    assert_eq!(report.would_send.len(), 2);
+    assert_eq!(report.would_send.len(), 3);
 
     // Applied for real: the policy update carries its sequence numbers (the server answers 409
     // without them) and the monitor's too.

@@ -5,16 +5,16 @@ use serde_json::json;
 
 use super::client::{Api, Target};
 use super::error::BootstrapError;
-use super::historical;
 use super::lookup::Lookups;
 use super::report::{Action, Report};
 use super::resource::detector::Detector;
 use super::resource::monitor::{Mark, Monitor};
-use super::resource::object::{Found, Object};
+use super::resource::object::{Found, Object, ObjectKind};
 use super::resource::saved_objects::SavedObjects;
 use super::resource::{Resource, resources};
 use super::session::Session;
 use super::spec::Spec;
+use super::{historical, ism};
 
 /// What a report says of an object wafwatch did not create.
 const NOT_OURS: &str = "not created by wafwatch";
@@ -117,7 +117,13 @@ async fn object<A: Api>(cx: &mut Session<'_, A>, o: &Object) -> Result<(), Boots
     if mark_path != o.path && cx.get(Target::Cluster, &o.path).await?.status != 200 {
         return Ok(());
     }
+    let mut detail = String::new();
+    if o.kind == ObjectKind::IsmPolicy {
+        // Else the indices stay managed by the deleted policy, rolled over and deleted as before.
+        let n = ism::before_delete(cx, o).await?;
+        detail = format!("first removed from the {n} index(es) it managed (they and their documents stay)");
+    }
     cx.write(Target::Cluster, o.delete(), json!({})).await?;
-    cx.outcome(o.kind.label(), &o.name, Action::Deleted, "");
+    cx.outcome(o.kind.label(), &o.name, Action::Deleted, detail);
     Ok(())
 }

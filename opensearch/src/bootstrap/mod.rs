@@ -22,7 +22,8 @@
 //!
 //! Where things are: [`bodies`] builds the JSON (pure, snapshotted); [`resource`] says, per kind,
 //! where it lives and how to compare it; [`reconcile`], [`detectors`], [`monitors`] and
-//! [`dashboards`] are `apply` per kind, [`historical`] starts and stops historical analyses; [`client`] sends requests (with retries), [`session`]
+//! [`dashboards`] are `apply` per kind, [`historical`] starts and stops historical analyses, [`ism`] keeps the managed indices on the
+//! policy; [`client`] sends requests (with retries), [`session`]
 //! records what a run did, [`error`] explains refusals.
 
 pub mod apply;
@@ -34,6 +35,7 @@ pub mod destroy;
 pub mod detectors;
 pub mod error;
 pub mod historical;
+pub mod ism;
 pub mod lookup;
 pub mod monitors;
 pub mod plan;

@@ -5,9 +5,10 @@ use serde_json::json;
 
 use super::client::{Api, Target};
 use super::error::BootstrapError;
+use super::ism;
 use super::report::Action;
 use super::resource::first_index::FirstIndex;
-use super::resource::object::{Found, Object, Verb};
+use super::resource::object::{Found, Object, ObjectKind, Verb};
 use super::session::Session;
 
 /// Reconciles one object at a path of its own.
@@ -17,13 +18,24 @@ pub async fn object<A: Api>(cx: &mut Session<'_, A>, o: &Object) -> Result<(), B
     match o.found(&read) {
         Found::Missing => {
             cx.write(Target::Cluster, o.create(), o.dry_created()).await?;
-            cx.outcome(label, &o.name, Action::Created, &o.created_note);
+            let mut note = o.created_note.clone();
+            if o.kind == ObjectKind::IsmPolicy {
+                match ism::after_create(cx, o).await? {
+                    0 => {}
+                    n => note = format!("added to {n} existing index(es) no policy managed"),
+                }
+            }
+            cx.outcome(label, &o.name, Action::Created, note);
         }
         Found::Live(live) if o.same(&live) => cx.outcome(label, &o.name, Action::Unchanged, &o.unchanged_note),
         Found::Live(live) => {
             o.updatable(&live).map_err(BootstrapError::Precondition)?;
-            let detail = o.differences(&live);
+            let mut detail = o.differences(&live);
             cx.write(Target::Cluster, o.update(&read), json!({})).await?;
+            if o.kind == ObjectKind::IsmPolicy {
+                let n = ism::after_update(cx, o).await?;
+                detail = format!("{detail}; {n} managed index(es) moved to the new version");
+            }
             cx.outcome(label, &o.name, Action::Updated, detail);
         }
         Found::Unreadable => return Err(cx.fail(&o.doing(Verb::Read), &o.path, &read)),

@@ -1,4 +1,4 @@
-//! Index templates, ISM policies, indices and aliases, and document counts (contract §5, §6).
+//! Index templates, indices and aliases, and document counts (contract §5).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,6 @@ use super::{Index, Req, State, error, flatten, matches, not_found, reply};
 pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
     let json_body = r.json_body.clone();
     let (m, seg) = (r.method, r.seg);
-    let q = |k: &str| r.q(k);
     match (m, seg) {
         // ---- index templates (§5)
         ("GET", ["_index_template", name]) => match s.templates.get(*name) {
@@ -57,47 +56,6 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
         ("DELETE", ["_index_template", name]) => match s.templates.remove(*name) {
             Some(_) => reply(200, json!({"acknowledged": true})),
             None => not_found("index template"),
-        },
-        // ---- ISM (§6)
-        ("GET", ["_plugins", "_ism", "policies", id]) => match s.policies.get(*id) {
-            Some((p, seq)) => {
-                reply(200, json!({"_id": id, "_version": seq + 1, "_seq_no": seq, "_primary_term": 1, "policy": p}))
-            }
-            None => error(404, "status_exception", "Policy not found"),
-        },
-        ("PUT", ["_plugins", "_ism", "policies", id]) => {
-            let Some(b) = json_body else { return error(400, "parse_exception", "request body is required") };
-            let Some(policy) = b.get("policy").cloned() else {
-                return error(400, "illegal_argument_exception", "policy is missing");
-            };
-            check_policy(s, &policy);
-            let seq_no = q("if_seq_no").and_then(|v| v.parse::<i64>().ok());
-            let term = q("if_primary_term").and_then(|v| v.parse::<i64>().ok());
-            match (s.policies.get(*id).map(|(_, seq)| *seq), seq_no, term) {
-                (None, _, _) => {
-                    s.policies.insert((*id).to_owned(), (policy.clone(), 0));
-                    reply(
-                        201,
-                        json!({"_id": id, "_version": 1, "_primary_term": 1, "_seq_no": 0, "policy": {"policy": policy}}),
-                    )
-                }
-                (Some(seq), Some(given), Some(1)) if seq == given => {
-                    s.policies.insert((*id).to_owned(), (policy.clone(), seq + 1));
-                    reply(
-                        200,
-                        json!({"_id": id, "_version": seq + 2, "_primary_term": 1, "_seq_no": seq + 1, "policy": {"policy": policy}}),
-                    )
-                }
-                (Some(_), _, _) => error(
-                    409,
-                    "version_conflict_engine_exception",
-                    &format!("[{id}]: version conflict, document already exists"),
-                ),
-            }
-        }
-        ("DELETE", ["_plugins", "_ism", "policies", id]) => match s.policies.remove(*id) {
-            Some(_) => reply(200, json!({"_id": id, "result": "deleted"})),
-            None => not_found("policy"),
         },
         // ---- indices and aliases (§5)
         ("GET", ["_alias", alias]) => {
@@ -175,26 +133,24 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
                     }
                 }
             }
+            // ISM attaches the policy whose ism_template matches (only at creation).
+            index.policy = s
+                .policies
+                .iter()
+                .find(|(_, (p, _))| {
+                    p["ism_template"].as_array().into_iter().flatten().any(|t| {
+                        t["index_patterns"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .any(|p| matches(p, name))
+                    })
+                })
+                .map(|(id, (_, seq))| (id.clone(), *seq));
             s.indices.insert((*name).to_owned(), index);
             reply(200, json!({"acknowledged": true, "shards_acknowledged": true, "index": name}))
         }
         _ => r.no_handler(),
-    }
-}
-
-fn check_policy(s: &mut State, p: &Value) {
-    let states = p["states"].as_array().cloned().unwrap_or_default();
-    let names: Vec<&str> = states.iter().filter_map(|x| x["name"].as_str()).collect();
-    if !names.contains(&p["default_state"].as_str().unwrap_or("")) {
-        s.violate("policy: default_state names no state".into());
-    }
-    for st in &states {
-        for t in st["transitions"].as_array().into_iter().flatten() {
-            if !names.contains(&t["state_name"].as_str().unwrap_or(""))
-                || t["conditions"].as_object().is_some_and(|c| c.len() > 1)
-            {
-                s.violate(format!("policy: transition {t}"));
-            }
-        }
     }
 }

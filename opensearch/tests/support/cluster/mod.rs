@@ -8,7 +8,7 @@
 //!
 //! Faults can be injected: the Nth write answers 500, or the next requests answer 503 or 429.
 //!
-//! One file per part of the API: [`indices`] (templates, ISM, indices, aliases), [`security`],
+//! One file per part of the API: [`indices`] (templates, indices, aliases), [`ism`], [`security`],
 //! [`notifications`], [`ad`], [`alerting`], [`dashboards`]; this one holds the state, the faults
 //! and the dispatch.
 
@@ -16,6 +16,7 @@ mod ad;
 mod alerting;
 mod dashboards;
 mod indices;
+mod ism;
 mod notifications;
 mod security;
 
@@ -49,6 +50,8 @@ pub struct Index {
     pub docs: u64,
     /// Field types from the template that matched at creation.
     pub mapping: BTreeMap<String, String>,
+    /// The ISM policy that manages it, and the policy's version (sequence number) it follows.
+    pub policy: Option<(String, i64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -302,6 +305,7 @@ async fn handle(
         ["_plugins", "_alerting", ..] => alerting::route(&mut s, &req),
         ["_plugins", "_notifications", ..] => notifications::route(&mut s, &req),
         ["_plugins", "_security", ..] => security::route(&mut s, &req),
+        ["_plugins", "_ism", ..] => ism::route(&mut s, &req),
         ["_dashboards", ..] => dashboards::route(&mut s, &req),
         _ => indices::route(&mut s, &req),
     }
