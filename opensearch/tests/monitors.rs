@@ -65,3 +65,23 @@ async fn a_monitor_read_without_its_ui_metadata_is_neither_deleted_nor_called_so
     assert!(!kept.detail.contains("not created by wafwatch"), "{}", kept.detail);
     assert_eq!(cluster.state.lock().unwrap().monitors.len(), 9);
 }
+
+/// Audit finding 7: with `--no-dashboards` the messages said "See: /app/dashboards#/view/..." (the
+/// literal `{{dashboards}}` placeholder, rendered empty by the plugin).
+#[tokio::test]
+async fn without_a_dashboards_url_the_messages_carry_no_link_and_a_placeholder_is_never_sent() {
+    use wafwatch_config::channel::Resolve;
+    use wafwatch_opensearch::bootstrap::{DASHBOARDS_PLACEHOLDER, Dashboards, plan};
+    let no_url = Dashboards { prefix: "/_dashboards".into(), public_url: None };
+    let spec = support::spec_with(support::DEFAULT, Resolve::Live, &support::deployed_env, no_url);
+    let text = serde_json::to_string(&plan(&spec)).unwrap();
+    assert!(!text.contains(DASHBOARDS_PLACEHOLDER) && !text.contains("See:"), "a link to nowhere");
+    assert!(text.contains("When: the 5 minutes up to {{ctx.periodEnd}}."), "the counted window");
+
+    let placeholder = Dashboards { prefix: "/_dashboards".into(), public_url: Some(DASHBOARDS_PLACEHOLDER.into()) };
+    let spec = support::spec_with(support::DEFAULT, Resolve::Live, &support::deployed_env, placeholder);
+    let cluster = Cluster::start().await;
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.contains("would link to the placeholder {{dashboards}}"), "{err}");
+    assert!(cluster.writes().is_empty());
+}

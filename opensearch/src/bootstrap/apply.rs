@@ -14,7 +14,7 @@ use super::lookup::Lookups;
 use super::plan::plan;
 use super::resource::{Resource, resources};
 use super::session::Session;
-use super::spec::Spec;
+use super::spec::{DASHBOARDS_PLACEHOLDER, Spec};
 use super::{dashboards, monitors, reconcile, validate};
 
 /// Options of `apply`.
@@ -37,7 +37,16 @@ pub struct ApplyOptions {
 /// then each resource is looked up and created, updated or left alone. A second apply sends no
 /// write. See the [bootstrap](super) documentation.
 pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions) -> Result<Report, BootstrapError> {
-    validate::validate(&plan(spec)).map_err(BootstrapError::Invalid)?;
+    let requests = plan(spec);
+    validate::validate(&requests).map_err(BootstrapError::Invalid)?;
+    if requests.iter().any(|r| {
+        r.body.as_ref().is_some_and(|b| serde_json::to_string(b).is_ok_and(|t| t.contains(DASHBOARDS_PLACEHOLDER)))
+    }) {
+        return Err(BootstrapError::Precondition(format!(
+            "the alert messages would link to the placeholder {DASHBOARDS_PLACEHOLDER}: give the Dashboards URL \
+             (--dashboards-url) or none"
+        )));
+    }
     let mut cx = Session::new(api, url, opts.dry_run);
     cx.read(Target::Cluster, "/", "connecting").await?;
     let mut lookups = Lookups::new(spec);

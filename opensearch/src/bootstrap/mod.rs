@@ -50,4 +50,4 @@ pub mod validate;
 
 pub use plan::{plan, render_plan};
 pub use request::{Body, Request};
-pub use spec::{Dashboards, Spec};
+pub use spec::{DASHBOARDS_PLACEHOLDER, Dashboards, Spec};

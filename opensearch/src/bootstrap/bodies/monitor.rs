@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wafwatch_config::Severity;
 use wafwatch_config::detection::{Detection, Detector, DocFilter, Monitor, MonitorKind};
 use wafwatch_config::index::Index;
-use wafwatch_message::{Site, template};
+use wafwatch_message::{AD_TIME_FIELDS, RESULT_TIME_FORMAT, Site, template};
 
 use super::mark::sign_ui_metadata;
 
@@ -119,6 +119,9 @@ fn anomaly_monitor(m: &Monitor, det: &Detector, t: AdThresholds, detector_id: &s
                     "must_not": [{"exists": {"field": "task_id"}}],
                 }},
                 "aggregations": {"max_anomaly_grade": {"max": {"field": "anomaly_grade"}}},
+                // The anomalous interval as dates, for the message's "When" (the result holds
+                // epoch milliseconds, which mustache cannot format).
+                "docvalue_fields": AD_TIME_FIELDS.map(|f| json!({"field": f, "format": RESULT_TIME_FORMAT})),
             },
         }}],
         "triggers": [{"query_level_trigger": {
