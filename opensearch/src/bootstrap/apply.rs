@@ -12,6 +12,7 @@ use super::client::{Api, Target};
 use super::detectors::{self, DetectorRun};
 use super::lookup::Lookups;
 use super::plan::plan;
+use super::resource::saved_objects::SavedObjects;
 use super::resource::{Resource, resources};
 use super::session::Session;
 use super::spec::{DASHBOARDS_PLACEHOLDER, Spec};
@@ -49,6 +50,9 @@ pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions)
     }
     let mut cx = Session::new(api, url, opts.dry_run);
     cx.read(Target::Cluster, "/", "connecting").await?;
+    if !opts.skip_dashboards {
+        dashboards::check(&cx, &SavedObjects::new(spec)).await?;
+    }
     let mut lookups = Lookups::new(spec);
     let mut detection = DetectorRun::new(&spec.index.alias, opts.wait_for_data, opts.poll, opts.historical);
     for resource in resources(spec) {

@@ -14,7 +14,7 @@ use super::resource::saved_objects::SavedObjects;
 use super::resource::{Resource, resources};
 use super::session::Session;
 use super::spec::Spec;
-use super::{historical, ism};
+use super::{dashboards, historical, ism};
 
 /// What a report says of an object wafwatch did not create.
 const NOT_OURS: &str = "not created by wafwatch";
@@ -23,6 +23,9 @@ const NOT_OURS: &str = "not created by wafwatch";
 /// documents are never deleted.
 pub async fn destroy<A: Api>(api: &A, url: &str, spec: &Spec, skip_dashboards: bool) -> Result<Report, BootstrapError> {
     let mut cx = Session::new(api, url, false);
+    if !skip_dashboards {
+        dashboards::check(&cx, &SavedObjects::new(spec)).await?;
+    }
     let mut lookups = Lookups::new(spec);
     for resource in resources(spec).iter().rev() {
         match resource {

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::client::{Api, Target};
-use super::compare::diff_detail;
+use super::compare::fingerprint_detail;
 use super::error::BootstrapError;
 use super::historical;
 use super::lookup::Lookups;
 use super::report::Action;
-use super::resource::detector::Detector;
+use super::resource::detector::{self, Detector};
 use super::session::Session;
 
 /// What the detectors' reconcile needs and learns, carried along the walk: whether the index holds
@@ -61,12 +61,14 @@ pub async fn reconcile<A: Api>(
             }
             return Ok(());
         }
-        None => {
-            let id = create(cx, d).await?;
-            cx.write(Target::Cluster, d.job(&id, true), json!({"_id": id})).await?;
-            cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
-            id
-        }
+        None => match create(cx, d).await? {
+            Created::New(id) => {
+                start_job(cx, d, &id).await?;
+                cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
+                id
+            }
+            Created::Existing(id) => update(cx, d, &id, has_docs).await?,
+        },
         Some(id) => update(cx, d, &id, has_docs).await?,
     };
     run.ids.insert(d.name.clone(), id.clone());
@@ -76,10 +78,44 @@ pub async fn reconcile<A: Api>(
     Ok(())
 }
 
-/// Creates a detector; its id (a placeholder in a dry run).
-async fn create<A: Api>(cx: &mut Session<'_, A>, d: &Detector) -> Result<String, BootstrapError> {
-    let created = cx.write(Target::Cluster, d.create(), d.dry_created()).await?;
-    Ok(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned())
+/// What a create left.
+enum Created {
+    /// A new detector, under this id (a placeholder in a dry run).
+    New(String),
+    /// The create answered 409 (the name is taken) and the detector of that name has this id: the
+    /// create reached the cluster before, its answer lost and the request retried, or someone made
+    /// it since the lookup. It is then compared like any detector found.
+    Existing(String),
+}
+
+/// Creates a detector.
+async fn create<A: Api>(cx: &mut Session<'_, A>, d: &Detector) -> Result<Created, BootstrapError> {
+    let request = d.create();
+    let path = request.path.clone();
+    let created = cx.send(Target::Cluster, request, d.dry_created()).await?;
+    if created.ok() {
+        return Ok(Created::New(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned()));
+    }
+    if created.status == 409
+        && let Some(id) = detector::find(cx, &[d.name.as_str()]).await?.remove(&d.name)
+    {
+        tracing::info!(detector = %d.name, id = %id, "The create answered 409: the detector exists already.");
+        return Ok(Created::Existing(id));
+    }
+    Err(cx.fail(&format!("creating detector {}", d.name), &path, &created))
+}
+
+/// Starts the real-time job of the detector `id`. A job already running is what was wanted: the
+/// plugin answers that with 200 and an error body ("Anomaly detector job is already running"),
+/// which is no proof of anything else, so any other error fails.
+async fn start_job<A: Api>(cx: &mut Session<'_, A>, d: &Detector, id: &str) -> Result<(), BootstrapError> {
+    let request = d.job(id, true);
+    let path = request.path.clone();
+    let reply = cx.send(Target::Cluster, request, json!({"_id": id})).await?;
+    if reply.ok() || reply.reason().contains("job is already running") {
+        return Ok(());
+    }
+    Err(cx.fail(&format!("starting detector {}", d.name), &path, &reply))
 }
 
 /// Brings the detector `id` in line and says under which id it is now: started if it is as wanted
@@ -98,12 +134,12 @@ async fn update<A: Api>(
             let state = if live.running { "running" } else { "stopped" };
             cx.outcome("detector", &d.name, Action::Unchanged, format!("id {id}, {state}"));
         } else {
-            cx.write(Target::Cluster, d.job(id, true), json!({"_id": id})).await?;
+            start_job(cx, d, id).await?;
             cx.outcome("detector", &d.name, Action::Started, format!("id {id}"));
         }
         return Ok(id.to_owned());
     }
-    let detail = diff_detail(&d.desired, &live.config);
+    let detail = fingerprint_detail(&d.desired, &live.config);
     if live.running {
         cx.write(Target::Cluster, d.job(id, false), json!({"_id": id})).await?;
     }
@@ -115,10 +151,11 @@ async fn update<A: Api>(
         // category_field is immutable: delete and create again.
         let delete = d.delete(id).doing(format!("deleting detector {} to change its category fields", d.name));
         cx.write(Target::Cluster, delete, json!({})).await?;
-        (create(cx, d).await?, Action::Recreated)
+        let (Created::New(new_id) | Created::Existing(new_id)) = create(cx, d).await?;
+        (new_id, Action::Recreated)
     };
     if has_docs {
-        cx.write(Target::Cluster, d.job(&new_id, true), json!({"_id": new_id})).await?;
+        start_job(cx, d, &new_id).await?;
     }
     cx.outcome("detector", &d.name, action, detail);
     Ok(new_id)

@@ -35,6 +35,16 @@ const PLUGINS: [(&str, &str); 5] = [
     ("/_plugins/_security", "security"),
 ];
 
+/// What it means when a Dashboards path answers OpenSearch's "no handler found": the Dashboards URL
+/// is OpenSearch's own (the default, the OpenSearch URL plus `/_dashboards`, is right only on
+/// Amazon OpenSearch Service).
+pub fn not_dashboards(path: &str) -> String {
+    format!(
+        "no OpenSearch Dashboards answers at the Dashboards URL (OpenSearch itself answered \"no handler found\" for {path}): \
+         pass --dashboards-url with your Dashboards' URL (such as http://localhost:5601), or --no-dashboards"
+    )
+}
+
 /// Turns a failed answer into one sentence: 401, 403 and a missing plugin explained, others with
 /// the server's reason.
 pub fn refused(doing: impl Into<String>, url: &str, path: &str, reply: &Reply) -> BootstrapError {
@@ -46,6 +56,7 @@ pub fn refused(doing: impl Into<String>, url: &str, path: &str, reply: &Reply) -
             Some(name) => format!(
                 "the {name} plugin is not installed on {url} (no handler for {path}): install it, or use Amazon OpenSearch Service, which includes it"
             ),
+            None if path.contains("/api/saved_objects") => not_dashboards(path),
             None => format!("{url} has no handler for {path}: {reason}"),
         },
         status => format!("{status} {reason}"),

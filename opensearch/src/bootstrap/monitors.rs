@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::client::{Api, Target};
-use super::compare::diff_detail;
+use super::compare::fingerprint_detail;
 use super::detectors::DetectorRun;
 use super::error::BootstrapError;
 use super::lookup::Lookups;
@@ -50,7 +50,7 @@ pub async fn reconcile<A: Api>(
     } else {
         let detail = match Monitor::mark(&live) {
             Mark::Unreadable => "the cluster answered without its ui_metadata (wafwatch's mark and fingerprint)".into(),
-            Mark::Ours | Mark::Foreign => diff_detail(&desired, &live),
+            Mark::Ours | Mark::Foreign => fingerprint_detail(&desired, &live),
         };
         cx.write(Target::Cluster, m.update(&id, desired, &read), json!({"_id": id})).await?;
         cx.outcome("monitor", &m.name, Action::Updated, detail);

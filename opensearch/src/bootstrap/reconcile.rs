@@ -14,19 +14,29 @@ use super::session::Session;
 /// Reconciles one object at a path of its own.
 pub async fn object<A: Api>(cx: &mut Session<'_, A>, o: &Object) -> Result<(), BootstrapError> {
     let label = o.kind.label();
-    let read = cx.get(Target::Cluster, &o.path).await?;
-    match o.found(&read) {
-        Found::Missing => {
-            cx.write(Target::Cluster, o.create(), o.dry_created()).await?;
+    let mut read = cx.get(Target::Cluster, &o.path).await?;
+    if o.found(&read) == Found::Missing {
+        let create = o.create();
+        let path = create.path.clone();
+        let created = cx.send(Target::Cluster, create, o.dry_created()).await?;
+        if created.ok() {
             let mut note = o.created_note.clone();
-            if o.kind == ObjectKind::IsmPolicy {
-                match ism::after_create(cx, o).await? {
-                    0 => {}
-                    n => note = format!("added to {n} existing index(es) no policy managed"),
-                }
+            if o.kind == ObjectKind::IsmPolicy
+                && let n @ 1.. = ism::after_create(cx, o).await?
+            {
+                note = format!("added to {n} existing index(es) no policy managed");
             }
             cx.outcome(label, &o.name, Action::Created, note);
+            return Ok(());
         }
+        if created.status != 409 {
+            return Err(cx.fail(&o.doing(Verb::Create), &path, &created));
+        }
+        // 409: it exists after all (a retried create whose first answer was lost, or someone
+        // made it since the read): read it again and compare it like any object found.
+        read = cx.get(Target::Cluster, &o.path).await?;
+    }
+    match o.found(&read) {
         Found::Live(live) if o.same(&live) => cx.outcome(label, &o.name, Action::Unchanged, &o.unchanged_note),
         Found::Live(live) => {
             o.updatable(&live).map_err(BootstrapError::Precondition)?;
@@ -38,7 +48,7 @@ pub async fn object<A: Api>(cx: &mut Session<'_, A>, o: &Object) -> Result<(), B
             }
             cx.outcome(label, &o.name, Action::Updated, detail);
         }
-        Found::Unreadable => return Err(cx.fail(&o.doing(Verb::Read), &o.path, &read)),
+        Found::Missing | Found::Unreadable => return Err(cx.fail(&o.doing(Verb::Read), &o.path, &read)),
     }
     Ok(())
 }

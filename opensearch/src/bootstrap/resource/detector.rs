@@ -178,12 +178,18 @@ impl Detector {
         format!("{DETECTORS}/{id}/_profile/state")
     }
 
-    /// The search for the latest anomalies of the detector `id`: path and query.
+    /// The search for the latest real-time anomalies of the detector `id`, newest interval first:
+    /// path and query. Historical analyses write results too (with a `task_id`, and a fresh
+    /// `execution_end_time` over old intervals); they are left out, and results are ordered by the
+    /// interval they are about, not by when they were written.
     pub fn anomalies_search(id: &str) -> (String, Value) {
         let query = json!({
             "size": 5,
-            "sort": [{"execution_end_time": {"order": "desc"}}],
-            "query": {"bool": {"filter": [{"term": {"detector_id": id}}, {"range": {"anomaly_grade": {"gt": 0}}}]}},
+            "sort": [{"data_start_time": {"order": "desc"}}],
+            "query": {"bool": {
+                "filter": [{"term": {"detector_id": id}}, {"range": {"anomaly_grade": {"gt": 0}}}],
+                "must_not": [{"exists": {"field": "task_id"}}],
+            }},
         });
         (format!("{DETECTORS}/results/_search"), query)
     }

@@ -42,8 +42,21 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
                 .and_then(|b| b.pointer("/query/bool/filter/0/term/detector_id"))
                 .cloned()
                 .unwrap_or_default();
-            let hits: Vec<Value> =
-                s.results.iter().filter(|r| r["detector_id"] == id).map(|r| json!({"_source": r})).collect();
+            // The filter, the exclusion of historical results, the order and size the status asks for.
+            let body = json_body.unwrap_or_default();
+            let live_only = body.pointer("/query/bool/must_not/0/exists/field") == Some(&json!("task_id"));
+            let newest_first = body.pointer("/sort/0/data_start_time/order") == Some(&json!("desc"));
+            let mut found: Vec<&Value> = s
+                .results
+                .iter()
+                .filter(|r| r["detector_id"] == id && r["anomaly_grade"].as_f64().is_some_and(|g| g > 0.0))
+                .filter(|r| !live_only || r.get("task_id").is_none())
+                .collect();
+            if newest_first {
+                found.sort_by_key(|r| std::cmp::Reverse(r["data_start_time"].as_i64()));
+            }
+            let size = body["size"].as_u64().unwrap_or(10) as usize;
+            let hits: Vec<Value> = found.into_iter().take(size).map(|r| json!({"_source": r})).collect();
             reply(200, json!({"hits": {"hits": hits}}))
         }
         ("POST", ["_plugins", "_anomaly_detection", "detectors"]) => {
@@ -152,10 +165,11 @@ pub(super) fn route(s: &mut State, r: &Req<'_>) -> Response {
             match (*action, &json_body) {
                 ("_start", None) => {
                     if d.running {
-                        return error(
-                            400,
-                            "illegal_argument_exception",
-                            &format!("Anomaly detector job is already running: {id}"),
+                        // The real plugin answers 200, with an error body.
+                        let reason = format!("Anomaly detector job is already running: {id}");
+                        return reply(
+                            200,
+                            json!({"error": {"root_cause": [{"type": "status_exception", "reason": reason}], "type": "status_exception", "reason": reason}, "status": 200}),
                         );
                     }
                     let enabled = d.body["feature_attributes"]

@@ -6,7 +6,8 @@
 //! each request body against the contract's rules itself (written from the contract, not from the
 //! code under test) and records any breach in `violations`.
 //!
-//! Faults can be injected: the Nth write answers 500, or the next requests answer 503 or 429.
+//! Faults can be injected: the Nth write answers 500, the next requests answer 503 or 429, or a
+//! request is carried out and its answer lost (502).
 //!
 //! One file per part of the API: [`indices`] (templates, indices, aliases), [`ism`], [`security`],
 //! [`notifications`], [`ad`], [`alerting`], [`dashboards`]; this one holds the state, the faults
@@ -114,6 +115,11 @@ pub struct State {
     pub drop_post_query: bool,
     /// Refuse every request with this status: 401 (wrong credentials) or 403 (no permission).
     pub refuse: Option<u16>,
+    /// No Dashboards behind the OpenSearch URL (a self-managed cluster): `/_dashboards` is
+    /// OpenSearch's, which has no handler for it.
+    pub no_dashboards: bool,
+    /// Requests (method, path suffix) carried out whose answer is then lost (502), each once.
+    pub lose_replies: Vec<(String, String)>,
     /// A proxy replaces the User-Agent: monitors are read without their `ui_metadata`.
     pub hide_ui_metadata: bool,
     /// Historical analyses that may run at once (the plugin's task slots); one more is refused
@@ -208,6 +214,12 @@ fn error(status: u16, kind: &str, reason: &str) -> Response {
     )
 }
 
+/// What OpenSearch answers for a route no module or plugin serves: 400 with `error` a string (not
+/// the object of other errors) and no `status`.
+fn no_handler(path: &str, method: &str) -> Response {
+    reply(400, json!({"error": format!("no handler found for uri [{path}] and method [{method}]")}))
+}
+
 fn not_found(what: &str) -> Response {
     error(404, "resource_not_found_exception", &format!("{what} not found"))
 }
@@ -287,11 +299,7 @@ async fn handle(
     }
     let missing = s.missing_plugins.iter().find(|p| path.starts_with(&format!("/_plugins/_{p}"))).copied();
     if missing.is_some() {
-        return error(
-            400,
-            "illegal_argument_exception",
-            &format!("no handler found for uri [{path}] and method [{method}]"),
-        );
+        return no_handler(&path, method.as_str());
     }
     let json_body: Option<Value> = if body.is_empty() { None } else { serde_json::from_slice(&body).ok() };
     let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -300,15 +308,23 @@ async fn handle(
     if let ("GET", [""]) = (m, seg.as_slice()) {
         return reply(200, json!({"version": {"number": "2.19.0", "distribution": "opensearch"}}));
     }
-    match seg.as_slice() {
+    let answer = match seg.as_slice() {
         ["_plugins", "_anomaly_detection", ..] => ad::route(&mut s, &req),
         ["_plugins", "_alerting", ..] => alerting::route(&mut s, &req),
         ["_plugins", "_notifications", ..] => notifications::route(&mut s, &req),
         ["_plugins", "_security", ..] => security::route(&mut s, &req),
         ["_plugins", "_ism", ..] => ism::route(&mut s, &req),
+        ["_dashboards", ..] if s.no_dashboards => req.no_handler(),
         ["_dashboards", ..] => dashboards::route(&mut s, &req),
         _ => indices::route(&mut s, &req),
+    };
+    // The request was carried out, but its answer is lost on the way back.
+    let lost = s.lose_replies.iter().position(|(lm, suffix)| lm == m && path.ends_with(suffix.as_str()));
+    if let Some(i) = lost {
+        s.lose_replies.remove(i);
+        return error(502, "bad_gateway", "the upstream closed the connection");
     }
+    answer
 }
 
 /// One request, as the routes read it.
@@ -325,11 +341,7 @@ pub struct Req<'a> {
 impl Req<'_> {
     /// The answer to a route nobody serves.
     fn no_handler(&self) -> Response {
-        error(
-            400,
-            "illegal_argument_exception",
-            &format!("no handler found for uri [{}] and method [{}]", self.path, self.method),
-        )
+        no_handler(self.path, self.method)
     }
 
     /// A query parameter.
