@@ -120,9 +120,9 @@ async fn on_any_node_the_template_and_first_index_map_every_field_and_take_real_
     let _turn = real::NODE_LOCK.lock().await;
     let ism = node.plugins.contains("opensearch-index-management");
     if !ism {
-        eprintln!(
+        real::say(&format!(
             "{TEST}: the node lacks opensearch-index-management: the template goes without its rollover_alias setting"
-        );
+        ));
     }
 
     // The default configuration, with the simulator's flat documents and the fixture's.
