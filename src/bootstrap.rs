@@ -90,7 +90,9 @@ pub enum BootstrapCommand {
         #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "10m", value_parser = humantime::parse_duration)]
         wait_for_data: Option<Duration>,
         /// Also start a historical analysis of every detector over this range (RFC 3339:
-        /// 2026-01-01T00:00:00Z..2026-01-08T00:00:00Z).
+        /// 2026-01-01T00:00:00Z..2026-01-08T00:00:00Z), changed or not, one at a time, waiting
+        /// for a task slot when the plugin has none free. Results carry a task_id, which the
+        /// monitors ignore.
         #[arg(long, value_name = "FROM..TO")]
         historical: Option<String>,
         /// `text` or `json` (the report as JSON).
@@ -137,6 +139,13 @@ fn dashboards(url: Option<&str>) -> Dashboards {
         Some(u) => Dashboards { prefix: split_url(u).1, public_url: Some(u.to_owned()) },
         None => Dashboards::default(),
     }
+}
+
+/// Where the alert messages link: the Dashboards URL given (even with --no-dashboards: the saved
+/// objects may be imported by other means), else the default one unless Dashboards is left out.
+/// None: the messages carry no link.
+fn link_url(connection: Option<&ConnectionArgs>, args: &DashboardsArgs) -> Option<String> {
+    args.dashboards_url.clone().or_else(|| (!args.no_dashboards).then(|| dashboards_url(connection, args)).flatten())
 }
 
 async fn clients(connection: &ConnectionArgs, aws: &AwsArgs, dashboards: Option<&str>) -> anyhow::Result<Clients> {
@@ -244,7 +253,12 @@ pub fn run(command: BootstrapCommand, config: &Config) -> anyhow::Result<ExitCod
 }
 
 fn plan(config: &Config, format: Format, dargs: &DashboardsArgs) -> anyhow::Result<ExitCode> {
-    let spec = match spec(config, Resolve::Placeholders, dashboards(dashboards_url(None, dargs).as_deref())) {
+    // Without a URL here the plan shows where apply's default Dashboards URL goes.
+    let mut d = dashboards(dashboards_url(None, dargs).as_deref());
+    if d.public_url.is_none() && !dargs.no_dashboards {
+        d.public_url = Some(boot::DASHBOARDS_PLACEHOLDER.to_owned());
+    }
+    let spec = match spec(config, Resolve::Placeholders, d) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -266,7 +280,9 @@ fn apply(
     format: Format,
 ) -> anyhow::Result<ExitCode> {
     let durl = (!dargs.no_dashboards).then(|| dashboards_url(Some(&connection), dargs)).flatten();
-    let spec = match spec(config, Resolve::Live, dashboards(durl.as_deref())) {
+    let mut d = dashboards(durl.as_deref());
+    d.public_url = link_url(Some(&connection), dargs);
+    let spec = match spec(config, Resolve::Live, d) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };

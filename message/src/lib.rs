@@ -18,7 +18,7 @@
 mod render;
 
 use wafwatch_config::Severity;
-use wafwatch_config::detection::{Detection, DocFilter, FeatureSource, Monitor, MonitorKind};
+use wafwatch_config::detection::{Detection, Detector, DocFilter, FeatureSource, Monitor, MonitorKind};
 
 pub use crate::render::render;
 
@@ -42,6 +42,14 @@ pub struct Site<'a> {
     pub rules: &'a [(&'a str, Severity, &'a str)],
 }
 
+/// The AD result members an anomaly monitor's search also asks for as `docvalue_fields`, in the
+/// [`RESULT_TIME_FORMAT`]: the result document holds them as epoch milliseconds, and the template
+/// reads the formatted copies (`ctx.results.0.hits.hits.0.fields.<name>.0`) for "When".
+pub const AD_TIME_FIELDS: [&str; 2] = ["data_start_time", "data_end_time"];
+
+/// The date format of [`AD_TIME_FIELDS`] (`2026-12-02T00:17:00.000Z`).
+pub const RESULT_TIME_FORMAT: &str = "strict_date_time";
+
 /// SNS subjects are at most 100 characters.
 /// <https://docs.aws.amazon.com/sns/latest/api/API_Publish.html>
 pub const MAX_SUBJECT_CHARS: usize = 100;
@@ -56,35 +64,7 @@ pub fn template(monitor: &Monitor, detection: &Detection, site: &Site<'_>) -> Te
     let mut subject = format!("[wafwatch] {} (priority {})", monitor.name, monitor.priority);
     let body = match &monitor.kind {
         MonitorKind::Anomaly { detector, min_grade, min_confidence } => {
-            let det = &detection.detectors[*detector];
-            let watches: Vec<String> = det
-                .features
-                .iter()
-                .map(|f| match &f.source {
-                    FeatureSource::Column { name, .. } => format!("{} = {} of {name}", f.name, f.aggregation.as_str()),
-                    FeatureSource::Field { field, .. } => {
-                        format!("{} = {} of {}", f.name, f.aggregation.as_str(), field.pointer())
-                    }
-                })
-                .collect();
-            let top = "ctx.results.0.hits.hits.0._source";
-            format!(
-                "{{{{ctx.monitor.name}}}}: the anomaly detector {name} found an anomaly.\n\
-                 How bad: grade {{{{ctx.results.0.aggregations.max_anomaly_grade.value}}}} (alerts above {min_grade}), \
-                 confidence {{{{{top}.confidence}}}} (above {min_confidence}), priority {{{{ctx.trigger.severity}}}} of 5 (1 is highest).\n\
-                 When: {{{{ctx.periodStart}}}} to {{{{ctx.periodEnd}}}} UTC.\n\
-                 Where: {index}{{{{#{top}.entity}}}}, {{{{name}}}} {{{{value}}}}{{{{/{top}.entity}}}}.\n\
-                 What: {{{{#{top}.feature_data}}}}{{{{feature_name}}}} = {{{{data}}}}; {{{{/{top}.feature_data}}}}\
-                 expected {{{{#{top}.expected_values}}}}{{{{feature_name}}}} = {{{{data}}}}; {{{{/{top}.expected_values}}}}\n\
-                 The detector watches {watches}{description}.{link}\n",
-                name = det.name,
-                index = site.index_pattern,
-                watches = watches.join(", "),
-                description = match det.description.trim_end_matches('.') {
-                    "" => String::new(),
-                    d => format!(": {d}"),
-                },
-            )
+            anomaly_body(&detection.detectors[*detector], (*min_grade, *min_confidence), site, &link)
         }
         MonitorKind::Count { filter, threshold, window, group_by } => {
             let what = match filter {
@@ -102,11 +82,14 @@ pub fn template(monitor: &Monitor, detection: &Detection, site: &Site<'_>) -> Te
                 DocFilter::Severity(s) => format!("documents whose rules reach severity {s}"),
             };
             let minutes = window.as_secs() / 60;
+            // The search counts `{{period_end}}||-<window>`: the window up to the end of the run's
+            // period, not the period (the schedule's minute) itself.
+            let when = format!("When: the {minutes} minutes up to {{{{ctx.periodEnd}}}}.");
             match group_by {
                 None => format!(
                     "{{{{ctx.monitor.name}}}}: {{{{ctx.results.0.hits.total.value}}}} {what} in {minutes} minutes.\n\
                      How bad: the alert threshold is {threshold}; priority {{{{ctx.trigger.severity}}}} of 5 (1 is highest).\n\
-                     When: {{{{ctx.periodStart}}}} to {{{{ctx.periodEnd}}}} UTC.\n\
+                     {when}\n\
                      Where: {index}.{link}\n",
                     index = site.index_pattern,
                 ),
@@ -118,7 +101,7 @@ pub fn template(monitor: &Monitor, detection: &Detection, site: &Site<'_>) -> Te
                          {{{{#ctx.newAlerts}}}}New: {field} {{{{bucket_keys}}}}\n{{{{/ctx.newAlerts}}}}\
                          {{{{#ctx.dedupedAlerts}}}}Still: {field} {{{{bucket_keys}}}}\n{{{{/ctx.dedupedAlerts}}}}\
                          How bad: priority {{{{ctx.trigger.severity}}}} of 5 (1 is highest).\n\
-                         When: {{{{ctx.periodStart}}}} to {{{{ctx.periodEnd}}}} UTC.\n\
+                         {when}\n\
                          Where: {index}.{link}\n",
                         index = site.index_pattern,
                     )
@@ -130,4 +113,53 @@ pub fn template(monitor: &Monitor, detection: &Detection, site: &Site<'_>) -> Te
         subject = subject.chars().take(MAX_SUBJECT_CHARS).collect();
     }
     Template { subject, body }
+}
+
+/// An anomaly monitor's message, read from the top AD result of its search: the interval found
+/// anomalous (its own `data_start_time` to `data_end_time`, not the monitor's period), each
+/// feature's value and what the model expected.
+fn anomaly_body(det: &Detector, (min_grade, min_confidence): (f64, f64), site: &Site<'_>, link: &str) -> String {
+    let watches: Vec<String> = det
+        .features
+        .iter()
+        .map(|f| match &f.source {
+            FeatureSource::Column { name, .. } => format!("{} = {} of {name}", f.name, f.aggregation.as_str()),
+            FeatureSource::Field { field, .. } => {
+                format!("{} = {} of {}", f.name, f.aggregation.as_str(), field.pointer())
+            }
+        })
+        .collect();
+    let hit = "ctx.results.0.hits.hits.0";
+    let top = format!("{hit}._source");
+    // feature_data and expected_values.0.value_list follow the detector's features in order;
+    // value_list members carry a feature_id, not a name, so the two pair by position.
+    let what: Vec<String> = det
+        .features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                "{} = {{{{{top}.feature_data.{i}.data}}}} (expected {{{{{top}.expected_values.0.value_list.{i}.data}}}})",
+                f.name
+            )
+        })
+        .collect();
+    let [start, end] = AD_TIME_FIELDS;
+    format!(
+        "{{{{ctx.monitor.name}}}}: the anomaly detector {name} found an anomaly.\n\
+         How bad: grade {{{{ctx.results.0.aggregations.max_anomaly_grade.value}}}} (alerts above {min_grade}), \
+         confidence {{{{{top}.confidence}}}} (above {min_confidence}), priority {{{{ctx.trigger.severity}}}} of 5 (1 is highest).\n\
+         When: {{{{{hit}.fields.{start}.0}}}} to {{{{{hit}.fields.{end}.0}}}}, the interval found anomalous.\n\
+         Where: {index}{{{{#{top}.entity}}}}, {{{{name}}}} {{{{value}}}}{{{{/{top}.entity}}}}.\n\
+         What: {what}.\n\
+         The detector watches {watches}{description}.{link}\n",
+        name = det.name,
+        index = site.index_pattern,
+        what = what.join("; "),
+        watches = watches.join(", "),
+        description = match det.description.trim_end_matches('.') {
+            "" => String::new(),
+            d => format!(": {d}"),
+        },
+    )
 }

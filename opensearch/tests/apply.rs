@@ -7,50 +7,11 @@ mod support;
 use std::time::Duration;
 
 use support::cluster::Cluster;
-use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, BootstrapError, Report, apply, destroy, status};
-use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY, RetryPolicy};
-use wafwatch_opensearch::bootstrap::{Spec, bodies};
+use support::{action_of, clients, deployed, opts, position, run};
+use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, apply, destroy, status};
+use wafwatch_opensearch::bootstrap::bodies;
+use wafwatch_opensearch::bootstrap::client::{Clients, DEFAULT_RETRY};
 use wafwatch_opensearch::connection::ConnectionArgs;
-
-fn clients(cluster: &Cluster) -> Clients {
-    let conn = ConnectionArgs { url: Some(cluster.url.clone()), ..ConnectionArgs::default() };
-    Clients {
-        cluster: conn.client(None).unwrap(),
-        cluster_url: cluster.url.clone(),
-        dashboards: Some(conn.client(None).unwrap()),
-        dashboards_url: format!("{}/_dashboards", cluster.url),
-        retry: RetryPolicy { attempts: 4, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) },
-    }
-}
-
-fn opts() -> ApplyOptions {
-    ApplyOptions { poll: Duration::from_millis(20), ..ApplyOptions::default() }
-}
-
-async fn run(cluster: &Cluster, spec: &Spec, o: &ApplyOptions) -> Result<Report, BootstrapError> {
-    apply(&clients(cluster), &cluster.url, spec, o).await
-}
-
-/// Applies, lets documents arrive, applies again: the whole deployment.
-async fn deployed(cluster: &Cluster, spec: &Spec) {
-    run(cluster, spec, &opts()).await.unwrap();
-    cluster.ingest("waf-logs", 10);
-    run(cluster, spec, &opts()).await.unwrap();
-}
-
-fn action_of(report: &Report, kind: &str, name: &str) -> Action {
-    report
-        .outcomes
-        .iter()
-        .find(|o| o.kind == kind && o.name == name)
-        .unwrap_or_else(|| panic!("no {kind} {name} in {:#?}", report.outcomes))
-        .action
-        .clone()
-}
-
-fn position(writes: &[String], needle: &str) -> usize {
-    writes.iter().position(|w| w.contains(needle)).unwrap_or_else(|| panic!("no write {needle} in {writes:#?}"))
-}
 
 #[tokio::test]
 async fn first_apply_waits_for_data_then_completes_and_a_second_apply_writes_nothing() {
@@ -269,7 +230,8 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
     cluster.clear_log();
     let report = run(&cluster, &spec, &ApplyOptions { dry_run: true, ..opts() }).await.unwrap();
     assert!(cluster.writes().is_empty(), "{:#?}", cluster.writes());
-    assert_eq!(report.writes, 2);
+    // The policy, the change_policy that moves its index to the new version, the monitor.
+    assert_eq!(report.writes, 3);
     let policy = report.outcomes.iter().find(|o| o.kind == "ISM policy").unwrap();
     assert_eq!(policy.action, Action::Updated);
     assert!(
@@ -280,7 +242,7 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
     let monitor = report.outcomes.iter().find(|o| o.name == "server-errors").unwrap();
     assert!(monitor.detail.contains("/throttle/value 10 -> 30"), "{}", monitor.detail);
     assert!(report.render(true).contains("would be updated"));
-    assert_eq!(report.would_send.len(), 2);
+    assert_eq!(report.would_send.len(), 3);
 
     // Applied for real: the policy update carries its sequence numbers (the server answers 409
     // without them) and the monitor's too.
@@ -403,7 +365,7 @@ async fn destroy_removes_only_what_apply_created_and_never_the_data() {
         support::cluster::Detector {
             body: serde_json::json!({"name": "their-detector"}),
             running: true,
-            historical: 0,
+            historical: None,
         },
     );
     let report = run(&cluster, &spec, &opts()).await.unwrap();
@@ -518,4 +480,29 @@ async fn destroy_walks_the_list_in_reverse_and_lists_a_security_role_it_did_not_
     assert!(s.roles.contains_key("wafwatch_firehose") && s.mappings.contains_key("wafwatch_firehose"));
     assert!(s.templates.is_empty() && s.detectors.is_empty() && s.monitors.is_empty());
     assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+/// Audit finding 1: until the first monitor exists, the alerting plugin answers the monitors'
+/// search with 404 `alerting_exception` "Configured indices are not found". That is "no monitors",
+/// for apply, status and destroy alike; before, every first apply, status and destroy exited 1.
+#[tokio::test]
+async fn a_cluster_that_never_had_a_monitor_is_read_as_having_none() {
+    let cluster = Cluster::start().await;
+    let spec = support::deployed_spec();
+    let lines = status(&clients(&cluster), &cluster.url, &spec).await.unwrap();
+    assert!(lines.iter().filter(|l| l.kind == "monitor").all(|l| l.state == "missing"), "{lines:#?}");
+    let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
+    assert_eq!(report.writes, 0);
+
+    // A first apply that stopped before any monitor (the first monitor create fails): destroy
+    // still cleans up what it made.
+    cluster.state.lock().unwrap().fail_write = Some(7);
+    let err = run(&cluster, &spec, &opts()).await.unwrap_err().to_string();
+    assert!(err.starts_with("creating monitor "), "{err}");
+    cluster.state.lock().unwrap().fail_write = None;
+    let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
+    assert_eq!(action_of(&report, "index template", "wafwatch-waf-logs"), Action::Deleted);
+    assert_eq!(action_of(&report, "channel", "security-team"), Action::Deleted);
+    let s = cluster.state.lock().unwrap();
+    assert!(s.templates.is_empty() && s.channels.is_empty() && s.policies.is_empty());
 }

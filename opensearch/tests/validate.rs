@@ -278,6 +278,9 @@ fn rule_14_ad_monitor_shape() {
     says(14, "bool.filter[1] must be the term on detector_id", |rs| {
         ad_monitor(rs)["inputs"][0]["search"]["query"]["query"]["bool"]["filter"].as_array_mut().unwrap().swap(0, 1);
     });
+    says(14, "must exclude historical results", |rs| {
+        ad_monitor(rs)["inputs"][0]["search"]["query"]["query"]["bool"]["must_not"] = json!([]);
+    });
     says(14, "aggregations.max_anomaly_grade is missing", |rs| {
         ad_monitor(rs)["inputs"][0]["search"]["query"]["aggregations"] = json!({});
     });

@@ -63,6 +63,8 @@ pub struct Deliverer {
     channels: HashMap<String, ResolvedChannel>,
     templates: HashMap<String, Template>,
     monitors: HashMap<String, Monitor>,
+    /// The detectors and monitors, for the context an alert is rendered with.
+    detection: Detection,
     http: reqwest::Client,
     aws: Option<wafwatch_aws::AwsArgs>,
     sns: Option<aws_sdk_sns::Client>,
@@ -103,6 +105,7 @@ impl Deliverer {
             channels: resolved,
             templates,
             monitors,
+            detection: detection.clone(),
             http,
             aws: Some(aws),
             sns: None,
@@ -123,7 +126,7 @@ impl Deliverer {
     pub fn send(&mut self, alert: &Alert, repeat: bool) {
         let Some(monitor) = self.monitors.get(&alert.monitor_name) else { return };
         let Some(t) = self.templates.get(&alert.monitor_name) else { return };
-        let ctx = local_context(alert, monitor, repeat);
+        let ctx = local_context(alert, monitor, &self.detection, repeat);
         let subject = t.subject.clone();
         let body = render(&t.body, &ctx);
         for id in monitor.channels.clone() {

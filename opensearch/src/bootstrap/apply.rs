@@ -12,9 +12,10 @@ use super::client::{Api, Target};
 use super::detectors::{self, DetectorRun};
 use super::lookup::Lookups;
 use super::plan::plan;
+use super::resource::saved_objects::SavedObjects;
 use super::resource::{Resource, resources};
 use super::session::Session;
-use super::spec::Spec;
+use super::spec::{DASHBOARDS_PLACEHOLDER, Spec};
 use super::{dashboards, monitors, reconcile, validate};
 
 /// Options of `apply`.
@@ -26,7 +27,8 @@ pub struct ApplyOptions {
     pub wait_for_data: Option<Duration>,
     /// How often to poll.
     pub poll: Duration,
-    /// Also run a historical analysis over `[start, end)` (epoch ms) for every detector.
+    /// Also run a historical analysis over `[start, end)` (epoch ms) for every detector (one at a
+    /// time, waiting `poll` between tries while the plugin has no task slot free).
     pub historical: Option<(i64, i64)>,
     /// Skip the Dashboards saved objects.
     pub skip_dashboards: bool,
@@ -36,9 +38,21 @@ pub struct ApplyOptions {
 /// then each resource is looked up and created, updated or left alone. A second apply sends no
 /// write. See the [bootstrap](super) documentation.
 pub async fn apply<A: Api>(api: &A, url: &str, spec: &Spec, opts: &ApplyOptions) -> Result<Report, BootstrapError> {
-    validate::validate(&plan(spec)).map_err(BootstrapError::Invalid)?;
+    let requests = plan(spec);
+    validate::validate(&requests).map_err(BootstrapError::Invalid)?;
+    if requests.iter().any(|r| {
+        r.body.as_ref().is_some_and(|b| serde_json::to_string(b).is_ok_and(|t| t.contains(DASHBOARDS_PLACEHOLDER)))
+    }) {
+        return Err(BootstrapError::Precondition(format!(
+            "the alert messages would link to the placeholder {DASHBOARDS_PLACEHOLDER}: give the Dashboards URL \
+             (--dashboards-url) or none"
+        )));
+    }
     let mut cx = Session::new(api, url, opts.dry_run);
     cx.read(Target::Cluster, "/", "connecting").await?;
+    if !opts.skip_dashboards {
+        dashboards::check(&cx, &SavedObjects::new(spec)).await?;
+    }
     let mut lookups = Lookups::new(spec);
     let mut detection = DetectorRun::new(&spec.index.alias, opts.wait_for_data, opts.poll, opts.historical);
     for resource in resources(spec) {

@@ -12,6 +12,7 @@ use serde_json::Value;
 pub use wafwatch_retry::RetryPolicy;
 use wafwatch_retry::{Backoff, retryable_status};
 
+use super::bodies::channel::mask_secrets;
 use super::request::Body;
 
 /// Which service a request goes to.
@@ -33,9 +34,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// Whether the status is 2xx.
+    /// Whether the status is 2xx and the body carries no error: the AD plugin answers some
+    /// refusals with 200 and an `error` object ("Anomaly detector job is already running"), which
+    /// is no success.
     pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
+        (200..300).contains(&self.status) && self.body.get("error").is_none_or(Value::is_null)
     }
 
     /// The server's reason: `error.root_cause[0].reason`, `error.reason`, `message`, or the text.
@@ -109,6 +112,26 @@ pub trait Api {
 /// full jitter: at most about 15 s of waiting in all, half that on average.
 pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy::new(6, Duration::from_millis(500), Duration::from_secs(16));
 
+/// Where the alerting plugin serves its monitors.
+const ALERTING_MONITORS: &str = "/_plugins/_alerting/monitors";
+
+/// The User-Agent of every read of alerting monitors. wafwatch keeps its mark and fingerprint in a
+/// monitor's `ui_metadata`, and the alerting plugin leaves `monitor.ui_metadata` out of
+/// `GET .../monitors/<id>` and `.../monitors/_search` unless the request's User-Agent contains
+/// `OpenSearch-Dashboards` (alerting 2.19: `RestHandlerUtils.kt`'s `context()` excludes it through
+/// the search's `FetchSourceContext`; `AlertingPlugin.OPEN_SEARCH_DASHBOARDS_USER_AGENT`): UI state
+/// is kept for the UI. Without it every monitor reads as changed and as not wafwatch's (audit
+/// finding 2), so reads say they want what Dashboards gets.
+pub const MONITOR_READ_USER_AGENT: &str =
+    concat!("wafwatch/", env!("CARGO_PKG_VERSION"), " (reads ui_metadata as OpenSearch-Dashboards does)");
+
+/// Whether a request reads alerting monitors (a GET, or a search), and so needs
+/// [`MONITOR_READ_USER_AGENT`].
+pub fn reads_monitors(method: &str, path: &str) -> bool {
+    path.starts_with(ALERTING_MONITORS)
+        && (method == "GET" || path.split('?').next().is_some_and(|p| p.ends_with("/_search")))
+}
+
 /// The boundary of the multipart body of a Dashboards import.
 const BOUNDARY: &str = "wafwatch-saved-objects-7d3f9a2b6c1e4d08";
 
@@ -169,12 +192,24 @@ impl Api for Clients {
             })
             .collect();
         let q = (!query.is_empty()).then_some(&query);
-        let (headers, bytes) = encode(target, body);
+        let (mut headers, bytes) = encode(target, body);
+        if reads_monitors(m, path_only) {
+            headers.insert(HeaderName::from_static("user-agent"), HeaderValue::from_static(MONITOR_READ_USER_AGENT));
+        }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(method = m, path, body = %logged(body), "Request body.");
+        }
         let mut backoff = Backoff::new(self.retry);
         loop {
+            let began = std::time::Instant::now();
             let sent = client.send(method(m), path_only, headers.clone(), q, bytes.clone(), None).await;
-            let response = sent.map_err(|e| Unreachable { what, url: url.clone(), reason: e.to_string() })?;
+            let response = sent.map_err(|e| {
+                tracing::debug!(method = m, path, error = %e, "Request failed.");
+                Unreachable { what, url: url.clone(), reason: e.to_string() }
+            })?;
             let status = response.status_code().as_u16();
+            let elapsed_ms = began.elapsed().as_millis() as u64;
+            tracing::debug!(target_service = what, method = m, path, status, elapsed_ms, "Request.");
             if retryable_status(status)
                 && let Some(wait) = backoff.next_delay()
             {
@@ -186,8 +221,32 @@ impl Api for Clients {
             let text = response.text().await.unwrap_or_default();
             let body =
                 serde_json::from_str(&text).unwrap_or(if text.is_empty() { Value::Null } else { Value::String(text) });
+            if tracing::enabled!(tracing::Level::TRACE) {
+                tracing::trace!(method = m, path, status, body = %redact(&body), "Answer body.");
+            }
             return Ok(Reply { status, body });
         }
+    }
+}
+
+/// A request body as the logs show it: channel secrets masked ([`redact`]).
+fn logged(body: Option<&Body>) -> String {
+    match body {
+        Some(Body::Json(v)) => redact(v).to_string(),
+        Some(Body::Ndjson(text)) => text.clone(),
+        None => String::new(),
+    }
+}
+
+/// `v` with every Notifications channel configuration in it (an object with a `config_type`, as
+/// sent or as read back) masked as [`mask_secrets`] masks it for reports: webhook and chat URLs
+/// carry tokens, header values carry keys.
+pub fn redact(v: &Value) -> Value {
+    match v {
+        Value::Object(o) if o.contains_key("config_type") => mask_secrets(v),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), redact(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        other => other.clone(),
     }
 }
 
@@ -209,4 +268,31 @@ fn encode(target: Target, body: Option<&Body>) -> (HeaderMap, Option<Vec<u8>>) {
         headers.insert(HeaderName::from_static("osd-xsrf"), HeaderValue::from_static("true"));
     }
     (headers, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_never_show_a_channels_secrets() {
+        use serde_json::json;
+        let create = json!({"config_id": "ops", "config": {"name": "Ops", "config_type": "webhook", "webhook": {
+            "url": "https://hooks.example/T0/s3cret", "method": "POST", "header_params": {"X-Token": "t0ken"}}}});
+        let read = json!({"config_list": [{"config_id": "ops", "config": create["config"].clone()}]});
+        for body in [create, read] {
+            let shown = logged(Some(&Body::Json(body)));
+            assert!(!shown.contains("s3cret") && !shown.contains("t0ken") && shown.contains("(secret "), "{shown}");
+        }
+    }
+
+    #[test]
+    fn monitor_reads_ask_for_ui_metadata_and_nothing_else_does() {
+        assert!(MONITOR_READ_USER_AGENT.contains("OpenSearch-Dashboards"), "the alerting plugin's switch");
+        assert!(reads_monitors("GET", "/_plugins/_alerting/monitors/abc"));
+        assert!(reads_monitors("POST", "/_plugins/_alerting/monitors/_search"));
+        assert!(!reads_monitors("PUT", "/_plugins/_alerting/monitors/abc"));
+        assert!(!reads_monitors("POST", "/_plugins/_alerting/monitors"));
+        assert!(!reads_monitors("GET", "/_plugins/_anomaly_detection/detectors/abc"));
+    }
 }

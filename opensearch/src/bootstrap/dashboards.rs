@@ -4,10 +4,24 @@
 use serde_json::{Value, json};
 
 use super::client::{Api, Reply, Target};
-use super::error::BootstrapError;
+use super::error::{BootstrapError, not_dashboards};
 use super::report::Action;
 use super::resource::saved_objects::SavedObjects;
 use super::session::Session;
+
+/// Checks, before anything is written, that Dashboards answers where it is expected: a
+/// self-managed cluster's default Dashboards URL is OpenSearch itself, which answers "no handler
+/// found" (audit finding 13: apply stopped there after writing everything else).
+pub async fn check<A: Api>(cx: &Session<'_, A>, s: &SavedObjects) -> Result<(), BootstrapError> {
+    let Some(first) = s.objects.first() else { return Ok(()) };
+    let (t, id) = SavedObjects::key(first);
+    let path = s.path(t, id);
+    let r = cx.get(Target::Dashboards, &path).await?;
+    if matches!(r.status, 400 | 404 | 405) && r.reason().contains("no handler found") {
+        return Err(BootstrapError::Precondition(not_dashboards(&path)));
+    }
+    Ok(())
+}
 
 /// Imports the saved objects that are missing or differ.
 pub async fn reconcile<A: Api>(cx: &mut Session<'_, A>, s: &SavedObjects) -> Result<(), BootstrapError> {

@@ -8,12 +8,13 @@ use super::error::BootstrapError;
 use super::lookup::Lookups;
 use super::report::{Action, Report};
 use super::resource::detector::Detector;
-use super::resource::monitor::Monitor;
-use super::resource::object::{Found, Object};
+use super::resource::monitor::{Mark, Monitor};
+use super::resource::object::{Found, Object, ObjectKind};
 use super::resource::saved_objects::SavedObjects;
 use super::resource::{Resource, resources};
 use super::session::Session;
 use super::spec::Spec;
+use super::{dashboards, historical, ism};
 
 /// What a report says of an object wafwatch did not create.
 const NOT_OURS: &str = "not created by wafwatch";
@@ -22,6 +23,9 @@ const NOT_OURS: &str = "not created by wafwatch";
 /// documents are never deleted.
 pub async fn destroy<A: Api>(api: &A, url: &str, spec: &Spec, skip_dashboards: bool) -> Result<Report, BootstrapError> {
     let mut cx = Session::new(api, url, false);
+    if !skip_dashboards {
+        dashboards::check(&cx, &SavedObjects::new(spec)).await?;
+    }
     let mut lookups = Lookups::new(spec);
     for resource in resources(spec).iter().rev() {
         match resource {
@@ -62,16 +66,27 @@ async fn monitor<A: Api>(
 ) -> Result<(), BootstrapError> {
     let Some(id) = lookups.monitor(cx, &m.name).await? else { return Ok(()) };
     let live = cx.get(Target::Cluster, &Monitor::path(&id)).await?;
-    if Monitor::is_ours(&Monitor::live(&live.body)) {
-        cx.write(Target::Cluster, m.delete(&id), json!({})).await?;
-        cx.outcome("monitor", &m.name, Action::Deleted, format!("id {id}"));
-    } else {
-        cx.outcome("monitor", &m.name, Action::Kept, NOT_OURS);
+    match Monitor::mark(&Monitor::live(&live.body)) {
+        Mark::Ours => {
+            cx.write(Target::Cluster, m.delete(&id), json!({})).await?;
+            cx.outcome("monitor", &m.name, Action::Deleted, format!("id {id}"));
+        }
+        Mark::Foreign => cx.outcome("monitor", &m.name, Action::Kept, NOT_OURS),
+        Mark::Unreadable => cx.outcome(
+            "monitor",
+            &m.name,
+            Action::Kept,
+            format!(
+                "id {id}: the cluster answered without its ui_metadata, so whether wafwatch created it cannot be told; \
+                 delete it yourself if it did"
+            ),
+        ),
     }
     Ok(())
 }
 
-/// Deletes a detector of wafwatch's, stopping it first (a running detector refuses the delete).
+/// Deletes a detector of wafwatch's, stopping it first (its real-time job and any historical
+/// analysis: the plugin refuses the delete while either runs).
 async fn detector<A: Api>(
     cx: &mut Session<'_, A>,
     lookups: &mut Lookups<'_>,
@@ -86,6 +101,7 @@ async fn detector<A: Api>(
     if live.running {
         cx.write(Target::Cluster, d.job(&id, false), json!({"_id": id})).await?;
     }
+    historical::stop_if_running(cx, d, &id, &live).await?;
     cx.write(Target::Cluster, d.delete(&id), json!({})).await?;
     cx.outcome("detector", &d.name, Action::Deleted, format!("id {id}"));
     Ok(())
@@ -104,7 +120,13 @@ async fn object<A: Api>(cx: &mut Session<'_, A>, o: &Object) -> Result<(), Boots
     if mark_path != o.path && cx.get(Target::Cluster, &o.path).await?.status != 200 {
         return Ok(());
     }
+    let mut detail = String::new();
+    if o.kind == ObjectKind::IsmPolicy {
+        // Else the indices stay managed by the deleted policy, rolled over and deleted as before.
+        let n = ism::before_delete(cx, o).await?;
+        detail = format!("first removed from the {n} index(es) it managed (they and their documents stay)");
+    }
     cx.write(Target::Cluster, o.delete(), json!({})).await?;
-    cx.outcome(o.kind.label(), &o.name, Action::Deleted, "");
+    cx.outcome(o.kind.label(), &o.name, Action::Deleted, detail);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `apply` for the detectors: created and started only once the index holds documents; a changed
-//! one stopped, updated and started again, or deleted and created again when its category fields
-//! change; optionally a historical analysis of each one created or changed.
+//! one stopped (its real-time job and any historical analysis), updated and started again, or
+//! deleted and created again when its category fields change; with `--historical`, a historical
+//! analysis of every detector, one at a time.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -8,11 +9,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::client::{Api, Target};
-use super::compare::diff_detail;
+use super::compare::fingerprint_detail;
 use super::error::BootstrapError;
+use super::historical;
 use super::lookup::Lookups;
 use super::report::Action;
-use super::resource::detector::Detector;
+use super::resource::detector::{self, Detector};
 use super::session::Session;
 
 /// What the detectors' reconcile needs and learns, carried along the walk: whether the index holds
@@ -34,21 +36,14 @@ pub struct DetectorRun {
 impl DetectorRun {
     /// A run for the detectors over `alias`: with `wait_for_data`, poll every `poll` (at most that
     /// long) until the index holds documents; with `historical`, also analyse `[start, end)`
-    /// (epoch ms) with each detector created or changed.
+    /// (epoch ms) with every detector (waiting `poll` between tries when no task slot is free).
     pub fn new(alias: &str, wait_for_data: Option<Duration>, poll: Duration, historical: Option<(i64, i64)>) -> Self {
         DetectorRun { alias: alias.to_owned(), wait_for_data, poll, historical, ..DetectorRun::default() }
     }
 }
 
-/// How a detector that exists was left.
-enum Settled {
-    /// As it was (perhaps started).
-    Unchanged,
-    /// Updated or recreated, under this id.
-    Changed(String),
-}
-
-/// Reconciles one detector.
+/// Reconciles one detector; with `--historical`, then starts its analysis (every detector that
+/// has an id, whether this apply changed it or not: the option asks for all of them).
 pub async fn reconcile<A: Api>(
     cx: &mut Session<'_, A>,
     lookups: &mut Lookups<'_>,
@@ -61,46 +56,77 @@ pub async fn reconcile<A: Api>(
             run.waiting.push(d.name.clone());
             let why = format!("{} holds no documents yet (apply --wait-for-data waits for them)", run.alias);
             cx.outcome("detector", &d.name, Action::Waiting, why);
+            if run.historical.is_some() {
+                cx.outcome("historical", &d.name, Action::Waiting, "its detector waits for documents");
+            }
             return Ok(());
         }
-        None => {
-            let id = create(cx, d).await?;
-            cx.write(Target::Cluster, d.job(&id, true), json!({"_id": id})).await?;
-            cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
-            id
-        }
-        Some(id) => match update(cx, d, &id, has_docs).await? {
-            Settled::Unchanged => {
-                // --historical analyses only the detectors this apply creates or changes.
-                run.ids.insert(d.name.clone(), id);
-                return Ok(());
+        None => match create(cx, d).await? {
+            Created::New(id) => {
+                start_job(cx, d, &id).await?;
+                cx.outcome("detector", &d.name, Action::Created, format!("id {id}, started"));
+                id
             }
-            Settled::Changed(new_id) => new_id,
+            Created::Existing(id) => update(cx, d, &id, has_docs).await?,
         },
+        Some(id) => update(cx, d, &id, has_docs).await?,
     };
     run.ids.insert(d.name.clone(), id.clone());
-    if let Some((start, end)) = run.historical {
-        let task = cx.write(Target::Cluster, d.historical(&id, start, end), json!({"_id": "{{task}}"})).await?;
-        let task = task.body.get("_id").and_then(Value::as_str).unwrap_or("").to_owned();
-        cx.outcome("historical", &d.name, Action::Started, format!("task {task}"));
+    if let Some(range) = run.historical {
+        historical::start(cx, d, &id, range, run.poll).await?;
     }
     Ok(())
 }
 
-/// Creates a detector; its id (a placeholder in a dry run).
-async fn create<A: Api>(cx: &mut Session<'_, A>, d: &Detector) -> Result<String, BootstrapError> {
-    let created = cx.write(Target::Cluster, d.create(), d.dry_created()).await?;
-    Ok(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned())
+/// What a create left.
+enum Created {
+    /// A new detector, under this id (a placeholder in a dry run).
+    New(String),
+    /// The create answered 409 (the name is taken) and the detector of that name has this id: the
+    /// create reached the cluster before, its answer lost and the request retried, or someone made
+    /// it since the lookup. It is then compared like any detector found.
+    Existing(String),
 }
 
-/// Brings the detector `id` in line: started if it is as wanted but stopped, else stopped (a
-/// running detector refuses updates and deletes), updated or recreated, and started again.
+/// Creates a detector.
+async fn create<A: Api>(cx: &mut Session<'_, A>, d: &Detector) -> Result<Created, BootstrapError> {
+    let request = d.create();
+    let path = request.path.clone();
+    let created = cx.send(Target::Cluster, request, d.dry_created()).await?;
+    if created.ok() {
+        return Ok(Created::New(created.body.get("_id").and_then(Value::as_str).unwrap_or_default().to_owned()));
+    }
+    if created.status == 409
+        && let Some(id) = detector::find(cx, &[d.name.as_str()]).await?.remove(&d.name)
+    {
+        tracing::info!(detector = %d.name, id = %id, "The create answered 409: the detector exists already.");
+        return Ok(Created::Existing(id));
+    }
+    Err(cx.fail(&format!("creating detector {}", d.name), &path, &created))
+}
+
+/// Starts the real-time job of the detector `id`. A job already running is what was wanted: the
+/// plugin answers that with 200 and an error body ("Anomaly detector job is already running"),
+/// which is no proof of anything else, so any other error fails.
+async fn start_job<A: Api>(cx: &mut Session<'_, A>, d: &Detector, id: &str) -> Result<(), BootstrapError> {
+    let request = d.job(id, true);
+    let path = request.path.clone();
+    let reply = cx.send(Target::Cluster, request, json!({"_id": id})).await?;
+    if reply.ok() || reply.reason().contains("job is already running") {
+        return Ok(());
+    }
+    Err(cx.fail(&format!("starting detector {}", d.name), &path, &reply))
+}
+
+/// Brings the detector `id` in line and says under which id it is now: started if it is as wanted
+/// but stopped, else stopped (a running detector refuses updates and deletes, and so does one
+/// whose historical analysis runs), updated or recreated, and started again.
 async fn update<A: Api>(
     cx: &mut Session<'_, A>,
     d: &Detector,
     id: &str,
     has_docs: bool,
-) -> Result<Settled, BootstrapError> {
+) -> Result<String, BootstrapError> {
     let path = Detector::read_path(id);
     let live = Detector::live(&cx.read(Target::Cluster, &path, &format!("reading detector {}", d.name)).await?.body);
     if d.same(&live) {
@@ -108,15 +134,16 @@ async fn update<A: Api>(
             let state = if live.running { "running" } else { "stopped" };
             cx.outcome("detector", &d.name, Action::Unchanged, format!("id {id}, {state}"));
         } else {
-            cx.write(Target::Cluster, d.job(id, true), json!({"_id": id})).await?;
+            start_job(cx, d, id).await?;
             cx.outcome("detector", &d.name, Action::Started, format!("id {id}"));
         }
-        return Ok(Settled::Unchanged);
+        return Ok(id.to_owned());
     }
-    let detail = diff_detail(&d.desired, &live.config);
+    let detail = fingerprint_detail(&d.desired, &live.config);
     if live.running {
         cx.write(Target::Cluster, d.job(id, false), json!({"_id": id})).await?;
     }
+    historical::stop_if_running(cx, d, id, &live).await?;
     let (new_id, action) = if d.same_category(&live) {
         cx.write(Target::Cluster, d.update(id), json!({"_id": id})).await?;
         (id.to_owned(), Action::Updated)
@@ -124,13 +151,14 @@ async fn update<A: Api>(
         // category_field is immutable: delete and create again.
         let delete = d.delete(id).doing(format!("deleting detector {} to change its category fields", d.name));
         cx.write(Target::Cluster, delete, json!({})).await?;
-        (create(cx, d).await?, Action::Recreated)
+        let (Created::New(new_id) | Created::Existing(new_id)) = create(cx, d).await?;
+        (new_id, Action::Recreated)
     };
     if has_docs {
-        cx.write(Target::Cluster, d.job(&new_id, true), json!({"_id": new_id})).await?;
+        start_job(cx, d, &new_id).await?;
     }
     cx.outcome("detector", &d.name, action, detail);
-    Ok(Settled::Changed(new_id))
+    Ok(new_id)
 }
 
 impl DetectorRun {

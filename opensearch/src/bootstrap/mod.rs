@@ -22,7 +22,8 @@
 //!
 //! Where things are: [`bodies`] builds the JSON (pure, snapshotted); [`resource`] says, per kind,
 //! where it lives and how to compare it; [`reconcile`], [`detectors`], [`monitors`] and
-//! [`dashboards`] are `apply` per kind; [`client`] sends requests (with retries), [`session`]
+//! [`dashboards`] are `apply` per kind, [`historical`] starts and stops historical analyses, [`ism`] keeps the managed indices on the
+//! policy; [`client`] sends requests (with retries), [`session`]
 //! records what a run did, [`error`] explains refusals.
 
 pub mod apply;
@@ -33,6 +34,8 @@ pub mod dashboards;
 pub mod destroy;
 pub mod detectors;
 pub mod error;
+pub mod historical;
+pub mod ism;
 pub mod lookup;
 pub mod monitors;
 pub mod plan;
@@ -47,4 +50,4 @@ pub mod validate;
 
 pub use plan::{plan, render_plan};
 pub use request::{Body, Request};
-pub use spec::{Dashboards, Spec};
+pub use spec::{DASHBOARDS_PLACEHOLDER, Dashboards, Spec};

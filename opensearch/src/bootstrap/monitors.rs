@@ -4,12 +4,12 @@
 use serde_json::{Value, json};
 
 use super::client::{Api, Target};
-use super::compare::diff_detail;
+use super::compare::fingerprint_detail;
 use super::detectors::DetectorRun;
 use super::error::BootstrapError;
 use super::lookup::Lookups;
 use super::report::Action;
-use super::resource::monitor::Monitor;
+use super::resource::monitor::{Mark, Monitor};
 use super::session::Session;
 
 /// Reconciles one monitor.
@@ -48,7 +48,10 @@ pub async fn reconcile<A: Api>(
     if Monitor::same(&desired, &live) {
         cx.outcome("monitor", &m.name, Action::Unchanged, format!("id {id}"));
     } else {
-        let detail = diff_detail(&desired, &live);
+        let detail = match Monitor::mark(&live) {
+            Mark::Unreadable => "the cluster answered without its ui_metadata (wafwatch's mark and fingerprint)".into(),
+            Mark::Ours | Mark::Foreign => fingerprint_detail(&desired, &live),
+        };
         cx.write(Target::Cluster, m.update(&id, desired, &read), json!({"_id": id})).await?;
         cx.outcome("monitor", &m.name, Action::Updated, detail);
     }

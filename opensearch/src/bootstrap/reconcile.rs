@@ -5,28 +5,50 @@ use serde_json::json;
 
 use super::client::{Api, Target};
 use super::error::BootstrapError;
+use super::ism;
 use super::report::Action;
 use super::resource::first_index::FirstIndex;
-use super::resource::object::{Found, Object, Verb};
+use super::resource::object::{Found, Object, ObjectKind, Verb};
 use super::session::Session;
 
 /// Reconciles one object at a path of its own.
 pub async fn object<A: Api>(cx: &mut Session<'_, A>, o: &Object) -> Result<(), BootstrapError> {
     let label = o.kind.label();
-    let read = cx.get(Target::Cluster, &o.path).await?;
-    match o.found(&read) {
-        Found::Missing => {
-            cx.write(Target::Cluster, o.create(), o.dry_created()).await?;
-            cx.outcome(label, &o.name, Action::Created, &o.created_note);
+    let mut read = cx.get(Target::Cluster, &o.path).await?;
+    if o.found(&read) == Found::Missing {
+        let create = o.create();
+        let path = create.path.clone();
+        let created = cx.send(Target::Cluster, create, o.dry_created()).await?;
+        if created.ok() {
+            let mut note = o.created_note.clone();
+            if o.kind == ObjectKind::IsmPolicy
+                && let n @ 1.. = ism::after_create(cx, o).await?
+            {
+                note = format!("added to {n} existing index(es) no policy managed");
+            }
+            cx.outcome(label, &o.name, Action::Created, note);
+            return Ok(());
         }
+        if created.status != 409 {
+            return Err(cx.fail(&o.doing(Verb::Create), &path, &created));
+        }
+        // 409: it exists after all (a retried create whose first answer was lost, or someone
+        // made it since the read): read it again and compare it like any object found.
+        read = cx.get(Target::Cluster, &o.path).await?;
+    }
+    match o.found(&read) {
         Found::Live(live) if o.same(&live) => cx.outcome(label, &o.name, Action::Unchanged, &o.unchanged_note),
         Found::Live(live) => {
             o.updatable(&live).map_err(BootstrapError::Precondition)?;
-            let detail = o.differences(&live);
+            let mut detail = o.differences(&live);
             cx.write(Target::Cluster, o.update(&read), json!({})).await?;
+            if o.kind == ObjectKind::IsmPolicy {
+                let n = ism::after_update(cx, o).await?;
+                detail = format!("{detail}; {n} managed index(es) moved to the new version");
+            }
             cx.outcome(label, &o.name, Action::Updated, detail);
         }
-        Found::Unreadable => return Err(cx.fail(&o.doing(Verb::Read), &o.path, &read)),
+        Found::Missing | Found::Unreadable => return Err(cx.fail(&o.doing(Verb::Read), &o.path, &read)),
     }
     Ok(())
 }

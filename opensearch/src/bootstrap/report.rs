@@ -16,8 +16,10 @@ pub enum Action {
     Recreated,
     /// Already as configured.
     Unchanged,
-    /// Started (a stopped detector).
+    /// Started (a stopped detector, a historical analysis).
     Started,
+    /// Stopped (a historical analysis, before its detector changes).
+    Stopped,
     /// Not created yet: it needs documents in the index.
     Waiting,
     /// Deleted (destroy).

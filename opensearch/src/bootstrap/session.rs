@@ -23,6 +23,11 @@ impl<'a, A: Api> Session<'a, A> {
         Session { api, url, dry_run, report: Report::default() }
     }
 
+    /// Whether writes are only recorded (`--dry-run`).
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
     /// A GET, whatever its answer.
     pub async fn get(&self, target: Target, path: &str) -> Result<Reply, BootstrapError> {
         Ok(self.api.send(target, "GET", path, None).await?)

@@ -16,9 +16,13 @@ pub struct Dashboards {
     /// The path prefix of its API on the Dashboards host (`/_dashboards` on Amazon OpenSearch
     /// Service, empty for a Dashboards on its own port).
     pub prefix: String,
-    /// Its public URL for people, used in alert links; `None` shows a placeholder.
+    /// Its public URL for people, used in alert links; `None`: the messages carry no link. A plan
+    /// made without knowing it passes [`DASHBOARDS_PLACEHOLDER`].
     pub public_url: Option<String>,
 }
+
+/// What a plan shows for the Dashboards URL that apply will use (apply refuses to send it).
+pub const DASHBOARDS_PLACEHOLDER: &str = "{{dashboards}}";
 
 impl Default for Dashboards {
     fn default() -> Self {
@@ -82,10 +86,12 @@ impl Spec {
         })
     }
 
-    /// The link alert messages carry.
-    pub fn dashboard_link(&self) -> String {
-        let base = self.dashboards.public_url.clone().unwrap_or_else(|| "{{dashboards}}".into());
-        format!("{}/app/dashboards#/view/{}", base.trim_end_matches('/'), dashboard_id(&self.index))
+    /// The link alert messages carry: the dashboard under the public Dashboards URL, or none (the
+    /// messages then have no "See:" line; a link with nothing to point to would render as a
+    /// relative path).
+    pub fn dashboard_link(&self) -> Option<String> {
+        let base = self.dashboards.public_url.as_deref()?;
+        Some(format!("{}/app/dashboards#/view/{}", base.trim_end_matches('/'), dashboard_id(&self.index)))
     }
 
     /// The message templates' surroundings.
@@ -94,6 +100,6 @@ impl Spec {
             self.rules.iter().map(|(n, s, d)| (n.as_str(), *s, d.as_str())).collect();
         let pattern = self.index.pattern();
         let link = self.dashboard_link();
-        f(&Site { index_pattern: &pattern, link: Some(&link), rules: &rules })
+        f(&Site { index_pattern: &pattern, link: link.as_deref(), rules: &rules })
     }
 }

@@ -22,7 +22,8 @@ pub struct StatusLine {
     pub name: String,
     /// `RUNNING`, `INIT`, `DISABLED`, `missing`; or for monitors `enabled`/`disabled`/`missing`.
     pub state: String,
-    /// Detectors: the latest anomalies (time, grade, entity); monitors: the active alerts.
+    /// Detectors: the latest real-time anomalies, newest interval first (time, grade, entity), and
+    /// the state of the latest historical analysis; monitors: the active alerts.
     pub items: Vec<String>,
 }
 
@@ -63,7 +64,11 @@ async fn detector<A: Api>(cx: &Session<'_, A>, name: &str, id: &str) -> Result<S
     }
     let (path, query) = Detector::anomalies_search(id);
     let r = cx.search(&path, query).await?;
-    let items = r.items("/hits/hits").filter_map(|h| h.get("_source")).map(anomaly).collect();
+    let mut items: Vec<String> = r.items("/hits/hits").filter_map(|h| h.get("_source")).map(anomaly).collect();
+    let read = cx.get(Target::Cluster, &Detector::read_path(id)).await?;
+    if let Some(task) = Detector::live(&read.body).historical {
+        items.push(format!("historical analysis {} (task {}; its results are not listed here)", task.state, task.id));
+    }
     Ok(StatusLine { kind: "detector", name: name.to_owned(), state, items })
 }
 

@@ -1,11 +1,18 @@
-//! Shared by the bootstrap tests: a `Spec` from a whole `wafwatch.toml`, as the CLI builds it.
+//! Shared by the bootstrap tests: a `Spec` from a whole `wafwatch.toml`, as the CLI builds it, and
+//! runs of `apply` against the stand-in.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 pub mod cluster;
 
+use std::time::Duration;
 use wafwatch_config::channel::Resolve;
 use wafwatch_config::file::{Origin, parse};
+
+use cluster::Cluster;
+use wafwatch_opensearch::bootstrap::apply::{Action, ApplyOptions, BootstrapError, Report, apply};
+use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
 use wafwatch_opensearch::bootstrap::{Dashboards, Spec};
+use wafwatch_opensearch::connection::ConnectionArgs;
 
 /// The bundled default configuration.
 pub const DEFAULT: &str = wafwatch_config::file::BUNDLED_DEFAULT_TOML;
@@ -35,4 +42,44 @@ pub fn deployed_spec() -> Spec {
         &deployed_env,
         Dashboards { prefix: "/_dashboards".into(), public_url: Some("https://search.example/_dashboards".into()) },
     )
+}
+
+pub fn clients(cluster: &Cluster) -> Clients {
+    let conn = ConnectionArgs { url: Some(cluster.url.clone()), ..ConnectionArgs::default() };
+    Clients {
+        cluster: conn.client(None).unwrap(),
+        cluster_url: cluster.url.clone(),
+        dashboards: Some(conn.client(None).unwrap()),
+        dashboards_url: format!("{}/_dashboards", cluster.url),
+        retry: RetryPolicy { attempts: 4, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(5) },
+    }
+}
+
+pub fn opts() -> ApplyOptions {
+    ApplyOptions { poll: Duration::from_millis(20), ..ApplyOptions::default() }
+}
+
+pub async fn run(cluster: &Cluster, spec: &Spec, o: &ApplyOptions) -> Result<Report, BootstrapError> {
+    apply(&clients(cluster), &cluster.url, spec, o).await
+}
+
+/// Applies, lets documents arrive, applies again: the whole deployment.
+pub async fn deployed(cluster: &Cluster, spec: &Spec) {
+    run(cluster, spec, &opts()).await.unwrap();
+    cluster.ingest("waf-logs", 10);
+    run(cluster, spec, &opts()).await.unwrap();
+}
+
+pub fn action_of(report: &Report, kind: &str, name: &str) -> Action {
+    report
+        .outcomes
+        .iter()
+        .find(|o| o.kind == kind && o.name == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {:#?}", report.outcomes))
+        .action
+        .clone()
+}
+
+pub fn position(writes: &[String], needle: &str) -> usize {
+    writes.iter().position(|w| w.contains(needle)).unwrap_or_else(|| panic!("no write {needle} in {writes:#?}"))
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wafwatch_config::Severity;
 use wafwatch_config::detection::{Detection, Detector, DocFilter, Monitor, MonitorKind};
 use wafwatch_config::index::Index;
-use wafwatch_message::{Site, template};
+use wafwatch_message::{AD_TIME_FIELDS, RESULT_TIME_FORMAT, Site, template};
 
 use super::mark::sign_ui_metadata;
 
@@ -108,11 +108,20 @@ fn anomaly_monitor(m: &Monitor, det: &Detector, t: AdThresholds, detector_id: &s
             "query": {
                 "size": 1,
                 "sort": [{"anomaly_grade": "desc"}, {"confidence": "desc"}],
-                "query": {"bool": {"filter": [
-                    {"range": {"execution_end_time": {"from": format!("{{{{period_end}}}}||-{lookback}m"), "to": "{{period_end}}", "include_lower": true, "include_upper": true}}},
-                    {"term": {"detector_id": {"value": detector_id}}},
-                ]}},
+                // Historical analyses write results with a task_id and a fresh
+                // execution_end_time: without must_not they page as if they were live (audit
+                // finding 3). filter[0] and filter[1] stay where both Dashboards UIs read them.
+                "query": {"bool": {
+                    "filter": [
+                        {"range": {"execution_end_time": {"from": format!("{{{{period_end}}}}||-{lookback}m"), "to": "{{period_end}}", "include_lower": true, "include_upper": true}}},
+                        {"term": {"detector_id": {"value": detector_id}}},
+                    ],
+                    "must_not": [{"exists": {"field": "task_id"}}],
+                }},
                 "aggregations": {"max_anomaly_grade": {"max": {"field": "anomaly_grade"}}},
+                // The anomalous interval as dates, for the message's "When" (the result holds
+                // epoch milliseconds, which mustache cannot format).
+                "docvalue_fields": AD_TIME_FIELDS.map(|f| json!({"field": f, "format": RESULT_TIME_FORMAT})),
             },
         }}],
         "triggers": [{"query_level_trigger": {

@@ -35,6 +35,36 @@ pub struct LiveDetector {
     pub config: Value,
     /// Whether its real-time job is running.
     pub running: bool,
+    /// Its latest historical analysis, if it had one.
+    pub historical: Option<Task>,
+}
+
+/// A historical analysis, as `historical_analysis_task` says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// The task's id.
+    pub id: String,
+    /// `CREATED`, `INIT`, `RUNNING`, `FINISHED`, `STOPPED`, `FAILED`.
+    pub state: String,
+}
+
+/// The states of an analysis that has not ended (the plugin's `TaskState.NOT_ENDED_STATES`).
+/// While one is in them the plugin refuses to update or delete its detector ("Historical is
+/// running").
+const NOT_ENDED: [&str; 4] = ["CREATED", "INIT", "RUNNING", "INIT_TEST"];
+
+impl Task {
+    /// Whether it has not ended.
+    pub fn running(&self) -> bool {
+        NOT_ENDED.contains(&self.state.as_str())
+    }
+}
+
+impl LiveDetector {
+    /// The historical analysis it runs now, if any.
+    pub fn running_task(&self) -> Option<&Task> {
+        self.historical.as_ref().filter(|t| t.running())
+    }
 }
 
 impl Detector {
@@ -101,16 +131,29 @@ impl Detector {
         )
     }
 
-    /// Where the detector `id` is read, with its job.
+    /// Stops the historical analysis of the detector `id`.
+    pub fn stop_historical(&self, id: &str) -> Request {
+        Request::bare(
+            "POST",
+            format!("{DETECTORS}/{id}/_stop?historical=true"),
+            format!("stopping the historical analysis of detector {}", self.name),
+        )
+    }
+
+    /// Where the detector `id` is read, with its real-time job and its latest historical analysis.
     pub fn read_path(id: &str) -> String {
-        format!("{DETECTORS}/{id}?job=true")
+        format!("{DETECTORS}/{id}?job=true&task=true")
     }
 
     /// The detector in the answer to a read of [`Detector::read_path`].
     pub fn live(body: &Value) -> LiveDetector {
+        let historical = body.get("historical_analysis_task").and_then(|t| {
+            Some(Task { id: t.get("task_id")?.as_str()?.to_owned(), state: t.get("state")?.as_str()?.to_owned() })
+        });
         LiveDetector {
             config: body.get("anomaly_detector").cloned().unwrap_or_default(),
             running: body.pointer("/anomaly_detector_job/enabled").and_then(Value::as_bool).unwrap_or(false),
+            historical,
         }
     }
 
@@ -135,12 +178,18 @@ impl Detector {
         format!("{DETECTORS}/{id}/_profile/state")
     }
 
-    /// The search for the latest anomalies of the detector `id`: path and query.
+    /// The search for the latest real-time anomalies of the detector `id`, newest interval first:
+    /// path and query. Historical analyses write results too (with a `task_id`, and a fresh
+    /// `execution_end_time` over old intervals); they are left out, and results are ordered by the
+    /// interval they are about, not by when they were written.
     pub fn anomalies_search(id: &str) -> (String, Value) {
         let query = json!({
             "size": 5,
-            "sort": [{"execution_end_time": {"order": "desc"}}],
-            "query": {"bool": {"filter": [{"term": {"detector_id": id}}, {"range": {"anomaly_grade": {"gt": 0}}}]}},
+            "sort": [{"data_start_time": {"order": "desc"}}],
+            "query": {"bool": {
+                "filter": [{"term": {"detector_id": id}}, {"range": {"anomaly_grade": {"gt": 0}}}],
+                "must_not": [{"exists": {"field": "task_id"}}],
+            }},
         });
         (format!("{DETECTORS}/results/_search"), query)
     }

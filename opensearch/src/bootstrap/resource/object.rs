@@ -17,7 +17,7 @@ use crate::bootstrap::bodies::index::{
 };
 use crate::bootstrap::bodies::mark::{is_managed, same_fingerprint};
 use crate::bootstrap::client::Reply;
-use crate::bootstrap::compare::{diff_detail, subset};
+use crate::bootstrap::compare::{diff_detail, fingerprint_detail, removed, subset};
 use crate::bootstrap::request::Request;
 
 /// Which object at a path of its own.
@@ -200,7 +200,9 @@ impl Object {
     pub fn same(&self, live: &Value) -> bool {
         match self.kind {
             ObjectKind::IndexTemplate | ObjectKind::IsmPolicy => same_fingerprint(&self.desired, live),
-            ObjectKind::SecurityRole | ObjectKind::RoleMapping | ObjectKind::Channel => subset(&self.desired, live),
+            ObjectKind::SecurityRole | ObjectKind::RoleMapping => subset(&self.desired, live),
+            // A removed header is a change too (the server adds nothing to a channel's config).
+            ObjectKind::Channel => subset(&self.desired, live) && removed(&self.desired, live).is_empty(),
         }
     }
 
@@ -220,7 +222,8 @@ impl Object {
     pub fn differences(&self, live: &Value) -> String {
         match self.kind {
             ObjectKind::Channel => diff_detail(&mask_secrets(&self.desired), &mask_secrets(live)),
-            _ => diff_detail(&self.desired, live),
+            ObjectKind::IndexTemplate | ObjectKind::IsmPolicy => fingerprint_detail(&self.desired, live),
+            ObjectKind::SecurityRole | ObjectKind::RoleMapping => diff_detail(&self.desired, live),
         }
     }
 

@@ -124,6 +124,12 @@ fn ad_shape(b: &Value, input: &Value, c: &mut Check<'_>) {
     if filters.get(1).and_then(|f| f.pointer("/term/detector_id/value")).is_none() {
         c.fail(14, "bool.filter[1] must be the term on detector_id (the UIs read the detector id there)");
     }
+    let must_not = input.pointer("/search/query/query/bool/must_not").and_then(Value::as_array);
+    if !must_not
+        .is_some_and(|m| m.iter().any(|c| c.pointer("/exists/field").and_then(Value::as_str) == Some("task_id")))
+    {
+        c.fail(14, "bool.must_not must exclude historical results ({\"exists\": {\"field\": \"task_id\"}}), or they alert as live ones");
+    }
     if input.pointer("/search/query/aggregations/max_anomaly_grade").is_none() {
         c.fail(14, "aggregations.max_anomaly_grade is missing");
     }
