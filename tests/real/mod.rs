@@ -63,7 +63,7 @@ pub async fn node(test: &str) -> Option<Node> {
         return None;
     };
     let url = url.trim_end_matches('/').to_owned();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let http = wafwatch_http::client(&wafwatch_http::Tls::default(), Duration::from_secs(120)).unwrap();
     let rows: Value = http
         .get(format!("{url}/_cat/plugins?format=json"))
         .send()

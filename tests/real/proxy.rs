@@ -75,7 +75,7 @@ impl Proxy {
         let faults = Arc::new(Mutex::new(Faults::default()));
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: wafwatch_http::client(&wafwatch_http::Tls::default(), std::time::Duration::from_secs(120)).unwrap(),
             faults: Arc::clone(&faults),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
