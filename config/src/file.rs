@@ -312,3 +312,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod local_preset {
+    use super::*;
+
+    /// presets/local-opensearch.toml is the default pipeline for one local node: it must differ from
+    /// wafwatch.toml in the replicas and the channel only, or a user trying it locally would try
+    /// something else than what they deploy.
+    #[test]
+    fn differs_from_the_default_in_replicas_and_channel_only() {
+        let local = parse(include_str!("../../presets/local-opensearch.toml"), Origin::Bundled).unwrap();
+        let default = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap();
+        let (l, d) = (&local.file, &default.file);
+        assert_eq!(l.transform_sections(), d.transform_sections());
+        assert_eq!((&l.detector, &l.monitor, &l.access), (&d.detector, &d.monitor, &d.access));
+        let mut index = l.index.clone();
+        assert_eq!(index.replicas, 0);
+        index.replicas = d.index.replicas;
+        assert_eq!(index, d.index);
+        assert_eq!(l.channel.len(), d.channel.len());
+        assert_eq!(l.channel[0].id, d.channel[0].id);
+        assert_eq!(l.channel[0].kind, crate::channel::ChannelType::Webhook);
+        local.config().unwrap();
+    }
+}
