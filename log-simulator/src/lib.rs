@@ -15,6 +15,7 @@
 //! assert_eq!(sim.labels()[0].scenario, "scanner");
 //! ```
 
+pub mod batch;
 pub mod bulk;
 pub mod model;
 pub mod run;

@@ -8,10 +8,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 
-use wafwatch_aws::{AwsArgs, explain};
 use crate::scenario::{ScenarioKind, ScenarioSpec};
 use crate::sim::{Batch, Label, OutputFormat, SimConfig, Simulation};
 use crate::sinks::{Rotation, Sink, SinkError, SinkReport, SinkSpec};
+use wafwatch_aws::{AwsArgs, explain};
 
 /// Realistic WAF traffic with labelled attacks, to stdout, files, S3 and Firehose.
 ///

@@ -12,8 +12,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use wafwatch_transformer::reingest::{BatchSender, DEFAULT_RETRY, PutReport, RetryPolicy, SdkSender, batches, put_all};
 
-use wafwatch_aws::{AwsArgs, explain};
 use crate::sim::Batch;
+use wafwatch_aws::{AwsArgs, explain};
 
 /// A sink named on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
