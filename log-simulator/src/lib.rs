@@ -16,7 +16,6 @@
 //! ```
 
 pub mod batch;
-pub mod bulk;
 pub mod model;
 pub mod run;
 pub mod scenario;
