@@ -5,7 +5,8 @@
 use std::io::Read;
 use std::process::{Command, Output};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::Credentials;
+use wafwatch_aws::AwsArgs;
 
 const BIN: &str = env!("CARGO_BIN_EXE_log-simulator");
 
@@ -39,15 +40,13 @@ fn moto() -> Option<String> {
     }
 }
 
+/// Clients of moto, built the way the binary builds its own (the one AWS home), with moto's
+/// fixed credentials.
 async fn clients(url: &str) -> (aws_sdk_s3::Client, aws_sdk_firehose::Client) {
-    let conf = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .endpoint_url(url)
-        .load()
-        .await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
-    (s3, aws_sdk_firehose::Client::new(&conf))
+    let args = AwsArgs { region: Some("us-east-1".into()), profile: None, endpoint_url: Some(url.into()) };
+    let conf =
+        args.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "moto")).load().await;
+    (wafwatch_log_simulator::sinks::s3_client(&args, &conf), aws_sdk_firehose::Client::new(&conf))
 }
 
 async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, Option<String>, Vec<u8>)> {
