@@ -63,13 +63,7 @@ pub(crate) fn write(format: OutputFormat, r: &Request, ip: [u8; 4], out: &mut Ba
 /// The flat shape: the AWS WAF members the default configuration reads, at the top level, plus
 /// the origin's status.
 fn flat(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
-    let action = match r.action {
-        Action::Allow => "ALLOW",
-        Action::Block => "BLOCK",
-        Action::Captcha => "CAPTCHA",
-        Action::Challenge => "Challenge",
-    };
-    head(w, r, action);
+    head(w, r, OutputFormat::Flat);
     w.int(key!("httpStatus"), r.status);
     w.str(key!("country"), r.country);
     w.str(key!("httpMethod"), r.method);
@@ -79,13 +73,7 @@ fn flat(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
 /// The AWS WAF log shape: the verdict's details, then the request nested in `httpRequest`.
 /// <https://docs.aws.amazon.com/waf/latest/developerguide/logging-fields.html>
 fn aws_waf(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
-    let action = match r.action {
-        Action::Allow => "ALLOW",
-        Action::Block => "BLOCK",
-        Action::Captcha => "CAPTCHA",
-        Action::Challenge => "CHALLENGE",
-    };
-    head(w, r, action);
+    head(w, r, OutputFormat::AwsWaf);
     w.constant(constant! {
         "httpSourceId": "\"111122223333-app/shop-alb/7d3f9a2b6c1e4d08\"",
         "terminatingRuleMatchDetails": "[]",
@@ -109,8 +97,16 @@ fn aws_waf(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
 }
 
 /// The members both shapes open with: when, which web ACL, which rule decided what, and the
-/// source. `action` is spelled as the shape spells it.
-fn head(w: &mut JsonLine<'_>, r: &Request, action: &str) {
+/// source.
+fn head(w: &mut JsonLine<'_>, r: &Request, format: OutputFormat) {
+    let action = match (r.action, format) {
+        (Action::Allow, _) => "ALLOW",
+        (Action::Block, _) => "BLOCK",
+        (Action::Captcha, _) => "CAPTCHA",
+        // The default configuration's columns expect the flat shape's spelling.
+        (Action::Challenge, OutputFormat::Flat) => "Challenge",
+        (Action::Challenge, OutputFormat::AwsWaf) => "CHALLENGE",
+    };
     let (rule, rule_type) =
         if r.action == Action::Allow { ("Default_Action", "REGULAR") } else { BLOCK_RULES[r.rule as usize] };
     w.int(key!("timestamp"), r.ts);
@@ -201,6 +197,9 @@ struct Key {
     quoted: [&'static str; 3],
 }
 
+/// What opens an array element in each [`Pos`].
+const ELEMENT: [&str; 3] = ["", ",", "\","];
+
 /// Writes one JSON object member by member, in the order called, as compact JSON ending in a
 /// newline. Strings are written as given: see the module's note on escaping.
 ///
@@ -232,7 +231,8 @@ impl<'a> JsonLine<'a> {
     /// Closes the record's object and ends the line.
     #[inline(always)]
     fn close(mut self) {
-        self.put(&["}\n", "}\n", "\"}\n"]);
+        self.end(b'}');
+        self.out.push(b'\n');
     }
 
     /// A string member.
@@ -277,45 +277,56 @@ impl<'a> JsonLine<'a> {
     /// Opens an object member; [`JsonLine::end_object`] closes it.
     #[inline(always)]
     fn object(&mut self, key: Key) {
-        self.put(&key.plain);
-        self.out.push(b'{');
-        self.pos = Pos::First;
+        self.begin(&key.plain, b'{');
     }
 
     /// Opens an array member; [`JsonLine::end_array`] closes it.
     #[inline(always)]
     fn array(&mut self, key: Key) {
-        self.put(&key.plain);
-        self.out.push(b'[');
-        self.pos = Pos::First;
-    }
-
-    /// An array element whose JSON text never changes.
-    #[inline(always)]
-    fn constant_element(&mut self, json: &'static str) {
-        self.put(&["", ",", "\","]);
-        self.out.extend_from_slice(json.as_bytes());
-        self.pos = Pos::AfterValue;
+        self.begin(&key.plain, b'[');
     }
 
     /// Opens an object as the next element of an array; [`JsonLine::end_object`] closes it.
     #[inline(always)]
     fn element_object(&mut self) {
-        self.put(&["{", ",{", "\",{"]);
-        self.pos = Pos::First;
+        self.begin(&ELEMENT, b'{');
+    }
+
+    /// An array element whose JSON text never changes.
+    #[inline(always)]
+    fn constant_element(&mut self, json: &'static str) {
+        self.put(&ELEMENT);
+        self.out.extend_from_slice(json.as_bytes());
+        self.pos = Pos::AfterValue;
     }
 
     /// Closes the innermost object.
     #[inline(always)]
     fn end_object(&mut self) {
-        self.put(&["}", "}", "\"}"]);
-        self.pos = Pos::AfterValue;
+        self.end(b'}');
     }
 
     /// Closes the innermost array.
     #[inline(always)]
     fn end_array(&mut self) {
-        self.put(&["]", "]", "\"]"]);
+        self.end(b']');
+    }
+
+    /// Writes `before` (a key, or what precedes an element), then opens an object or array.
+    #[inline(always)]
+    fn begin(&mut self, before: &[&'static str; 3], bracket: u8) {
+        self.put(before);
+        self.out.push(bracket);
+        self.pos = Pos::First;
+    }
+
+    /// Closes the innermost object or array.
+    #[inline(always)]
+    fn end(&mut self, bracket: u8) {
+        if self.pos == Pos::AfterString {
+            self.out.push(b'"');
+        }
+        self.out.push(bracket);
         self.pos = Pos::AfterValue;
     }
 }

@@ -45,6 +45,7 @@ pub(crate) struct Rolling<D> {
     report: SinkReport,
 }
 
+/// The UTC time of epoch milliseconds `ms` (the epoch itself when out of range).
 pub(crate) fn utc(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
