@@ -82,12 +82,11 @@ fn aws_waf(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
         "nonTerminatingMatchingRules": "[]",
         "requestHeadersInserted": "null",
     });
-    let response_code_sent = match r.action {
-        Action::Captcha => "405",
-        Action::Challenge => "202",
-        Action::Allow | Action::Block => "null",
-    };
-    w.raw(key!("responseCodeSent"), response_code_sent);
+    w.constant(match r.action {
+        Action::Captcha => constant! { "responseCodeSent": "405" },
+        Action::Challenge => constant! { "responseCodeSent": "202" },
+        Action::Allow | Action::Block => constant! { "responseCodeSent": "null" },
+    });
     w.object(key!("httpRequest"));
     w.str(key!("country"), if r.country == "UK" { "GB" } else { r.country });
     w.str(key!("httpMethod"), r.method);
@@ -231,8 +230,7 @@ impl<'a> JsonLine<'a> {
     /// Closes the record's object and ends the line.
     #[inline(always)]
     fn close(mut self) {
-        self.end(b'}');
-        self.out.push(b'\n');
+        self.end(&["}\n", "}\n", "\"}\n"]);
     }
 
     /// A string member.
@@ -256,14 +254,6 @@ impl<'a> JsonLine<'a> {
     fn int(&mut self, key: Key, value: impl itoa::Integer) {
         self.put(&key.plain);
         self.out.extend_from_slice(self.num.format(value).as_bytes());
-        self.pos = Pos::AfterValue;
-    }
-
-    /// A member whose value is JSON text chosen at run time (`null`, a number).
-    #[inline(always)]
-    fn raw(&mut self, key: Key, json: &str) {
-        self.put(&key.plain);
-        self.out.extend_from_slice(json.as_bytes());
         self.pos = Pos::AfterValue;
     }
 
@@ -303,13 +293,13 @@ impl<'a> JsonLine<'a> {
     /// Closes the innermost object.
     #[inline(always)]
     fn end_object(&mut self) {
-        self.end(b'}');
+        self.end(&["}", "}", "\"}"]);
     }
 
     /// Closes the innermost array.
     #[inline(always)]
     fn end_array(&mut self) {
-        self.end(b']');
+        self.end(&["]", "]", "\"]"]);
     }
 
     /// Writes `before` (a key, or what precedes an element), then opens an object or array.
@@ -320,13 +310,10 @@ impl<'a> JsonLine<'a> {
         self.pos = Pos::First;
     }
 
-    /// Closes the innermost object or array.
+    /// Closes the innermost object or array with whichever of `texts` fits.
     #[inline(always)]
-    fn end(&mut self, bracket: u8) {
-        if self.pos == Pos::AfterString {
-            self.out.push(b'"');
-        }
-        self.out.push(bracket);
+    fn end(&mut self, texts: &[&'static str; 3]) {
+        self.put(texts);
         self.pos = Pos::AfterValue;
     }
 }
@@ -363,7 +350,7 @@ mod tests {
         w.str(key!("t"), "y");
         w.array(key!("l"));
         w.element_object();
-        w.raw(key!("n"), "null");
+        w.constant(constant! { "n": "null" });
         w.end_object();
         w.constant_element("{}");
         w.element_object();

@@ -1,8 +1,8 @@
 //! The normal traffic: a fixed population of clients, how many requests each second holds, and
 //! what one ordinary request looks like.
 //!
-//! Every random choice is drawn from the one generator the [`Simulation`](super::Simulation) owns,
-//! in a fixed order: changing the order of the draws here changes every byte a seed produces.
+//! Every random choice is drawn from the one generator the simulation owns, in a fixed order:
+//! changing the order of the draws here changes every byte a seed produces.
 
 use rand::prelude::*;
 
