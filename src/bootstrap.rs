@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use wafwatch_aws::AwsArgs;
 use wafwatch_config::channel::Resolve;
 use wafwatch_config::expand::process_env;
-use wafwatch_aws::AwsArgs;
 use wafwatch_opensearch::bootstrap::apply::{ApplyOptions, BootstrapError};
 use wafwatch_opensearch::bootstrap::client::{Clients, RetryPolicy};
 use wafwatch_opensearch::bootstrap::{self as boot, Dashboards};
