@@ -53,6 +53,8 @@ pub struct Simulation {
     counter: u64,
     /// The current second's requests (kept for its memory).
     recs: Vec<Request>,
+    /// Their time order, as (time, index) pairs (kept for its memory).
+    order: Vec<(i64, usize)>,
     generated: u64,
     anomalies: u64,
 }
@@ -73,6 +75,7 @@ impl Simulation {
             end_second,
             counter: 0,
             recs: Vec::new(),
+            order: Vec::new(),
             generated: 0,
             anomalies: 0,
             cfg,
@@ -121,8 +124,13 @@ impl Simulation {
         for sc in self.scenarios.iter_mut().filter(|s| s.covers(self.second)) {
             sc.apply(&self.population, &mut self.rng, t0, self.cfg.rate, &mut recs);
         }
-        recs.sort_by_key(|r| r.ts);
-        for r in recs.iter_mut() {
+        // In time order, ties in the order made: sorting (time, index) pairs gives the order a
+        // stable sort of the requests would, without moving the requests themselves.
+        self.order.clear();
+        self.order.extend(recs.iter().enumerate().map(|(i, r)| (r.ts, i)));
+        self.order.sort_unstable();
+        for &(_, i) in &self.order {
+            let r = &mut recs[i];
             self.counter += 1;
             r.id = request_id(self.cfg.seed, self.counter);
             record::write(self.cfg.format, r, self.population.ip(r.ip), out);
