@@ -1,5 +1,4 @@
 //! The traffic model: who sends what, how often. All numbers are documented here and nowhere else.
-#![allow(missing_docs)] // data tables; each is described above it
 
 /// Countries of the normal client population, with weights. US, UK and IN are the default
 /// configuration's known set; the few others are the steady background of `UNK_country`.
@@ -29,14 +28,19 @@ pub const ATTACK_AGENTS: &[&str] = &[
     "Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
 ];
 
-/// Request paths with weights, methods that make sense on them, and example query strings.
+/// A request path of the site, how often it is asked for, and how.
 pub struct Page {
+    /// The path.
     pub path: &'static str,
+    /// Relative weight among [`PAGES`].
     pub weight: u32,
+    /// An example query string (may be empty).
     pub args: &'static str,
+    /// Whether POST makes sense on it (45% of its requests then are).
     pub post: bool,
 }
 
+/// Request paths with weights, methods that make sense on them, and example query strings.
 pub const PAGES: &[Page] = &[
     Page { path: "/", weight: 120, args: "", post: false },
     Page { path: "/index.html", weight: 30, args: "", post: false },
@@ -96,9 +100,11 @@ pub const BLOCK_RULES: &[(&str, &str)] = &[
 ];
 
 /// Share of the normal population's requests by WAF action (per mille): ALLOW 985, BLOCK 10,
-/// CAPTCHA 3, Challenge 2.
+/// CAPTCHA 3, Challenge 2. This is BLOCK's.
 pub const BLOCK_PER_MILLE: u32 = 10;
+/// CAPTCHA's share, per mille (see [`BLOCK_PER_MILLE`]).
 pub const CAPTCHA_PER_MILLE: u32 = 3;
+/// Challenge's share, per mille (see [`BLOCK_PER_MILLE`]).
 pub const CHALLENGE_PER_MILLE: u32 = 2;
 
 /// Share of requests answered 404 (unknown product ids and the like), per mille.

@@ -40,12 +40,13 @@ fn moto() -> Option<String> {
     }
 }
 
+/// Clients of moto, built the way the binary builds its own (the one AWS home), with moto's
+/// fixed credentials.
 async fn clients(url: &str) -> (aws_sdk_s3::Client, aws_sdk_firehose::Client) {
-    let args = AwsArgs { region: Some("us-east-1".into()), endpoint_url: Some(url.to_owned()), profile: None };
+    let args = AwsArgs { region: Some("us-east-1".into()), profile: None, endpoint_url: Some(url.into()) };
     let conf =
-        args.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "test")).load().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
-    (s3, aws_sdk_firehose::Client::new(&conf))
+        args.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "moto")).load().await;
+    (wafwatch_log_simulator::sinks::s3_client(&args, &conf), aws_sdk_firehose::Client::new(&conf))
 }
 
 async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<(String, Option<String>, Vec<u8>)> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_firehose::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_firehose::config::Credentials;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -15,10 +15,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use wafwatch_aws::AwsArgs;
 use wafwatch_log_simulator::sim::Batch;
 use wafwatch_log_simulator::sinks::{Sender, Sink};
+use wafwatch_retry::RetryPolicy;
 use wafwatch_transformer::limits::{PUT_RECORD_BATCH_MAX_BYTES, PUT_RECORD_BATCH_MAX_RECORDS};
-use wafwatch_transformer::reingest::{BatchAnswer, BatchSender, RetryPolicy, SdkSender};
+use wafwatch_transformer::reingest::{BatchAnswer, BatchSender, SdkSender};
 
 #[derive(Default)]
 struct Stream {
@@ -81,15 +83,12 @@ async fn standin(throttle_first: u32) -> (String, Arc<Mutex<Stream>>) {
     (url, state)
 }
 
-fn client(url: &str) -> aws_sdk_firehose::Client {
-    let conf = aws_sdk_firehose::Config::builder()
-        .http_client(wafwatch_aws::http_client())
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .endpoint_url(url)
-        .build();
-    aws_sdk_firehose::Client::from_conf(conf)
+/// A Firehose client of the stand-in, built the way the binary builds its own (the one AWS home).
+async fn client(url: &str) -> aws_sdk_firehose::Client {
+    let args = AwsArgs { region: Some("us-east-1".into()), profile: None, endpoint_url: Some(url.into()) };
+    let conf =
+        args.loader().credentials_provider(Credentials::new("testing", "testing", None, None, "test")).load().await;
+    aws_sdk_firehose::Client::new(&conf)
 }
 
 fn fast() -> RetryPolicy {
@@ -107,7 +106,7 @@ fn batch_of(lines: &[String]) -> Batch {
 #[tokio::test]
 async fn partial_failures_are_resent_until_delivered_exactly_once() {
     let (url, state) = standin(1).await;
-    let mut sink = Sink::firehose(Box::new(Sender(SdkSender::new(client(&url)))), "aws-waf-logs-test", fast());
+    let mut sink = Sink::firehose(Box::new(Sender(SdkSender::new(client(&url).await))), "aws-waf-logs-test", fast());
     let lines: Vec<String> = (0..1_234).map(|i| format!("{{\"n\":{i}}}")).collect();
     for chunk in lines.chunks(100) {
         sink.write(&batch_of(chunk)).await.unwrap();
@@ -126,7 +125,7 @@ async fn partial_failures_are_resent_until_delivered_exactly_once() {
 #[tokio::test]
 async fn records_that_keep_failing_are_reported_exactly() {
     let (url, state) = standin(0).await;
-    let mut sink = Sink::firehose(Box::new(Sender(SdkSender::new(client(&url)))), "aws-waf-logs-test", fast());
+    let mut sink = Sink::firehose(Box::new(Sender(SdkSender::new(client(&url).await))), "aws-waf-logs-test", fast());
     let lines: Vec<String> =
         (0..20)
             .map(|i| {
