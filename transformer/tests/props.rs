@@ -149,6 +149,22 @@ fn expected_columns(doc: &Map<String, Value>) -> Vec<&'static str> {
     on
 }
 
+/// An event of these (recordId, data) pairs.
+fn event_of_records(records: &[(Option<String>, Option<String>)]) -> FirehoseEvent {
+    FirehoseEvent {
+        delivery_stream_arn: Some(STREAM_ARN.into()),
+        records: records
+            .iter()
+            .map(|(id, data)| FirehoseRecord {
+                record_id: id.clone(),
+                approximate_arrival_timestamp: Some(0),
+                data: data.clone(),
+            })
+            .collect(),
+        ..FirehoseEvent::default()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -158,13 +174,7 @@ proptest! {
     fn the_written_response_is_what_serde_would_write(
         records in proptest::collection::vec((proptest::option::of(".{0,24}"), data()), 0..40)
     ) {
-        let event = FirehoseEvent {
-            delivery_stream_arn: Some(STREAM_ARN.into()),
-            records: records.iter().map(|(id, data)| FirehoseRecord {
-                record_id: id.clone(), approximate_arrival_timestamp: Some(0), data: data.clone(),
-            }).collect(),
-            ..FirehoseEvent::default()
-        };
+        let event = event_of_records(&records);
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let raw = rt.block_on(handle_raw(event, &DEFAULT, &MemoryReingest::default()));
         let parsed = raw.parse();
@@ -177,13 +187,7 @@ proptest! {
     fn any_input_gets_one_answer_per_record_in_order(
         records in proptest::collection::vec((proptest::option::of("[ -~]{0,24}"), data()), 0..40)
     ) {
-        let event = FirehoseEvent {
-            delivery_stream_arn: Some(STREAM_ARN.into()),
-            records: records.iter().map(|(id, data)| FirehoseRecord {
-                record_id: id.clone(), approximate_arrival_timestamp: Some(0), data: data.clone(),
-            }).collect(),
-            ..FirehoseEvent::default()
-        };
+        let event = event_of_records(&records);
         let resp = run(&DEFAULT, event);
         prop_assert_eq!(resp.records.len(), records.len());
         for ((id, data), r) in records.iter().zip(&resp.records) {
