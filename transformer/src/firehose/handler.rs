@@ -1,9 +1,9 @@
 //! The handler: every record of a Firehose event transformed and answered exactly once, in input
 //! order, with the serialised response kept under [`RESPONSE_BUDGET_BYTES`].
 //!
-//! Records are decoded (SIMD base64) into one reused buffer, transformed into another, and their
-//! documents base64-encoded straight into the response's arena; the response is then written
-//! around them in one buffer sized once. What cannot be answered in this invocation (several
+//! Records are decoded (SIMD base64) into one reused buffer, transformed into another, and each
+//! answer is written straight into the response, in one buffer sized from the input once, its
+//! document base64-encoded in place. What cannot be answered in this invocation (several
 //! CloudWatch Logs events bound for OpenSearch, records past the budget) is re-ingested into the
 //! stream and answered `Dropped`, or `ProcessingFailed` when re-ingest is off or fails.
 
@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use super::event::{FirehoseEvent, FirehoseRecord};
 use super::response::{
-    Answer, ENVELOPE, FirehoseResponse, Outcome, RawResponse, ResponseMetadata, ResponseWriter, record_cost,
+    ENVELOPE, FirehoseResponse, Outcome, RawResponse, ResponseMetadata, ResponseWriter, base64_len, record_cost,
 };
 use crate::limits::RESPONSE_BUDGET_BYTES;
 use crate::record::{Disposition, RecordError, Transformer};
@@ -22,14 +22,7 @@ pub fn stream_name(arn: &str) -> Option<&str> {
     arn.rsplit_once(":deliverystream/").map(|(_, n)| n).filter(|n| !n.is_empty())
 }
 
-/// A record's answer while the batch is processed.
-enum Pending {
-    Answered(Answer),
-    /// Answered `Dropped` once its records are re-ingested; `ProcessingFailed` if that fails.
-    Reingest(String),
-}
-
-/// One invocation's records: the budget, the answers so far, what waits for re-ingest.
+/// One invocation's records: the budget, the response written so far, what waits for re-ingest.
 struct Batch {
     ids: Vec<Option<String>>,
     /// Each record's worst-case cost: `ProcessingFailed` with its original data.
@@ -40,9 +33,11 @@ struct Batch {
     used: usize,
     reingest_on: bool,
     now_ms: i64,
-    pending: Vec<Pending>,
-    queue: Vec<(usize, Vec<u8>)>,
     writer: ResponseWriter,
+    /// Records to re-ingest (index and bytes), and their original data, answered `ProcessingFailed`
+    /// if the re-ingest fails.
+    queue: Vec<(usize, Vec<u8>)>,
+    waiting: Vec<(usize, String)>,
     decoded: Vec<u8>,
     out: Vec<u8>,
     over_budget: usize,
@@ -58,18 +53,20 @@ impl Batch {
                 record_cost(r.record_id.as_deref(), Outcome::ProcessingFailed, len, None)
             })
             .collect();
-        let input: usize = records.iter().map(|r| r.data.as_deref().map_or(0, str::len)).sum();
+        let reserve: usize = fallback.iter().sum();
+        // The documents grow by their columns: a third more than the input is ample, and the
+        // response can never outgrow the budget.
+        let capacity = (reserve + reserve / 3).min(RESPONSE_BUDGET_BYTES) + ENVELOPE;
         Batch {
-            reserve: fallback.iter().sum(),
+            reserve,
             ids,
             fallback,
             used: ENVELOPE,
             reingest_on,
             now_ms: chrono::Utc::now().timestamp_millis(),
-            pending: Vec::with_capacity(records.len()),
+            writer: ResponseWriter::with_capacity(capacity),
             queue: Vec::new(),
-            // The documents grow by their columns: a third more than the input is ample.
-            writer: ResponseWriter::with_capacity(input + input / 3),
+            waiting: Vec::new(),
             decoded: Vec::new(),
             out: Vec::new(),
             over_budget: 0,
@@ -88,60 +85,58 @@ impl Batch {
             Ok(()) if self.decoded.is_empty() => Err(RecordError::Empty),
             Ok(()) => t.transform(&self.decoded, arrival, &mut self.out),
         };
-        let id = self.ids[i].as_deref().unwrap_or("(none)");
-        let pending = match result {
+        let id = self.ids[i].as_deref();
+        let shown = id.unwrap_or("(none)");
+        match result {
+            Ok(Disposition::Deliver { partition_keys }) => {
+                let meta = partition_keys.map(|partition_keys| ResponseMetadata { partition_keys });
+                let cost = record_cost(id, Outcome::Ok, base64_len(self.out.len()), meta.as_ref());
+                if self.used + cost + self.reserve <= RESPONSE_BUDGET_BYTES {
+                    self.used += cost;
+                    self.writer.ok(id, &self.out, meta.as_ref());
+                    return;
+                }
+                self.over_budget(i, data);
+            }
             Err(e) => {
-                tracing::warn!(record_id = %id, error = %e, "Record failed to transform.");
-                Pending::Answered(Answer::Failed(data))
+                tracing::warn!(record_id = %shown, error = %e, "Record failed to transform.");
+                self.writer.failed(id, &data);
             }
             Ok(Disposition::Drop(why)) => {
-                tracing::trace!(record_id = %id, reason = why, "Record dropped.");
-                Pending::Answered(Answer::Dropped)
+                tracing::trace!(record_id = %shown, reason = why, "Record dropped.");
+                self.writer.dropped(id);
             }
             Ok(Disposition::Split(parts)) if self.reingest_on => {
                 self.queue.extend(parts.into_iter().map(|p| (i, p)));
-                Pending::Reingest(data)
+                self.wait(i, data);
             }
             Ok(Disposition::Split(parts)) => {
-                tracing::warn!(record_id = %id, events = parts.len(),
+                tracing::warn!(record_id = %shown, events = parts.len(),
                     "Record holds several log events for OpenSearch and re-ingest is off; failing it.");
-                Pending::Answered(Answer::Failed(data))
+                self.writer.failed(id, &data);
             }
-            Ok(Disposition::Deliver { partition_keys }) => match self.deliver(i, partition_keys) {
-                true => return,
-                false => self.over_budget(i, data),
-            },
-        };
+        }
         // Everything but Ok is charged at its worst case (ProcessingFailed with the original data),
         // so that a re-ingest that fails later can never push the response over the budget.
         self.used += self.fallback[i];
-        self.pending.push(pending);
     }
 
-    /// Answers `Ok` with the document in `out` if it fits the budget; false when it does not.
-    fn deliver(&mut self, i: usize, partition_keys: Option<std::collections::BTreeMap<String, String>>) -> bool {
-        let range = self.writer.encode(&self.out);
-        let meta = partition_keys.map(|partition_keys| ResponseMetadata { partition_keys });
-        let cost = record_cost(self.ids[i].as_deref(), Outcome::Ok, range.len(), meta.as_ref());
-        if self.used + cost + self.reserve > RESPONSE_BUDGET_BYTES {
-            self.writer.retract(&range);
-            return false;
-        }
-        self.used += cost;
-        self.pending.push(Pending::Answered(Answer::Ok(range, meta)));
-        true
+    /// Answers `Dropped` for now: the record is re-ingested, and fails if that fails.
+    fn wait(&mut self, i: usize, data: String) {
+        self.writer.deferred(i, self.ids[i].as_deref());
+        self.waiting.push((i, data));
     }
 
     /// A document that does not fit the budget: re-ingested as it came, or failed.
-    fn over_budget(&mut self, i: usize, data: String) -> Pending {
+    fn over_budget(&mut self, i: usize, data: String) {
         self.over_budget += 1;
         if self.reingest_on {
             self.queue.push((i, std::mem::take(&mut self.decoded)));
-            Pending::Reingest(data)
+            self.wait(i, data);
         } else {
-            let id = self.ids[i].as_deref().unwrap_or("(none)");
-            tracing::warn!(record_id = %id, "Record does not fit in the response budget and re-ingest is off; failing it.");
-            Pending::Answered(Answer::Failed(data))
+            let id = self.ids[i].as_deref();
+            tracing::warn!(record_id = %id.unwrap_or("(none)"), "Record does not fit in the response budget and re-ingest is off; failing it.");
+            self.writer.failed(id, &data);
         }
     }
 
@@ -152,23 +147,22 @@ impl Batch {
         }
         let failed = reingest_queue(&self.queue, arn, kinesis_source, reingest).await;
         for &i in &failed {
-            if let Pending::Reingest(data) = std::mem::replace(&mut self.pending[i], Pending::Answered(Answer::Dropped))
-            {
-                let id = self.ids[i].as_deref().unwrap_or("(none)");
-                tracing::warn!(record_id = %id, "Record could not be re-ingested; failing it so Firehose keeps it.");
-                self.pending[i] = Pending::Answered(Answer::Failed(data));
-            }
+            let id = self.ids[i].as_deref().unwrap_or("(none)");
+            tracing::warn!(record_id = %id, "Record could not be re-ingested; failing it so Firehose keeps it.");
         }
+        let ids = &self.ids;
+        self.writer.fail_deferred(
+            self.waiting
+                .iter()
+                .filter(|(i, _)| failed.contains(i))
+                .map(|(i, data)| (*i, ids[*i].as_deref(), data.as_str())),
+        );
         self.queue.iter().filter(|(i, _)| !failed.contains(i)).count()
     }
 
-    /// Writes the response; one INFO line gives the counts.
+    /// The response; one INFO line gives the counts.
     fn finish(self, reingested: usize) -> RawResponse {
-        let answers = self.pending.into_iter().map(|p| match p {
-            Pending::Answered(a) => a,
-            Pending::Reingest(_) => Answer::Dropped,
-        });
-        let response = self.writer.finish(self.ids.iter().map(Option::as_deref).zip(answers), self.used);
+        let response = self.writer.finish();
         let (ok, dropped, failed) = response.counts();
         tracing::info!(
             ok,

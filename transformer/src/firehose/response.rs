@@ -158,10 +158,10 @@ impl RawResponse {
     }
 }
 
-/// Writes `s` as a JSON string exactly as serde_json does: base64 (ours, or Firehose's echoed for a
-/// failed record) needs no escaping and is copied as is; anything else goes through serde_json.
-fn write_json_str(out: &mut Vec<u8>, s: &str, is_base64: bool) {
-    if is_base64 || s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
+/// Writes `s` as a JSON string exactly as serde_json does: base64 (Firehose's, echoed for a failed
+/// record) needs no escaping and is copied as is; anything else goes through serde_json.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -170,92 +170,119 @@ fn write_json_str(out: &mut Vec<u8>, s: &str, is_base64: bool) {
     }
 }
 
-/// One record's answer, its data kept where it already is.
-#[derive(Debug)]
-pub(crate) enum Answer {
-    /// Delivered: the base64 of the document is `range` of the writer's arena.
-    Ok(Range<usize>, Option<ResponseMetadata>),
-    /// Dropped on purpose.
-    Dropped,
-    /// Failed: the original base64 text, answered unchanged.
-    Failed(String),
+/// The length of `n` bytes in padded base64.
+pub(crate) fn base64_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
 }
 
-/// Writes the response directly: documents are base64-encoded into an arena as records are
-/// processed, and [`ResponseWriter::finish`] lays out the envelope around them in one buffer sized
-/// exactly once.
-#[derive(Debug, Default)]
+/// Writes the response directly into one buffer, sized from the input once: each answer is
+/// written as soon as it is known, a delivered document base64-encoded straight into place. An
+/// answer that waits for re-ingest is written as `Dropped` and replaced if the re-ingest fails (rare:
+/// the only time bytes move).
+#[derive(Debug)]
 pub(crate) struct ResponseWriter {
-    arena: String,
+    out: Vec<u8>,
+    counts: (usize, usize, usize),
+    records: usize,
+    /// Answers written as `Dropped` while their re-ingest is pending: record index and bytes.
+    deferred: Vec<(usize, Range<usize>)>,
 }
 
 impl ResponseWriter {
-    /// A writer whose arena holds `capacity` bytes of base64 before it grows.
+    /// A writer whose buffer holds `capacity` bytes before it grows.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        ResponseWriter { arena: String::with_capacity(capacity) }
-    }
-
-    /// Base64-encodes a document into the arena; returns where it is.
-    pub(crate) fn encode(&mut self, doc: &[u8]) -> Range<usize> {
-        let start = self.arena.len();
-        base64_simd::STANDARD.encode_append(doc, &mut self.arena);
-        start..self.arena.len()
-    }
-
-    /// Forgets the last document encoded (it did not fit the budget).
-    pub(crate) fn retract(&mut self, range: &Range<usize>) {
-        self.arena.truncate(range.start);
-    }
-
-    /// The response: one answer per record, in order, with its `recordId`.
-    pub(crate) fn finish<'a>(
-        self,
-        answers: impl Iterator<Item = (Option<&'a str>, Answer)>,
-        size: usize,
-    ) -> RawResponse {
-        let mut out = Vec::with_capacity(size);
-        let mut counts = (0, 0, 0);
+        let mut out = Vec::with_capacity(capacity);
         out.extend_from_slice(b"{\"records\":[");
-        for (i, (id, answer)) in answers.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"recordId\":");
-            match id {
-                // serde_json's escaping, so ids round-trip exactly; they are short.
-                Some(id) => {
-                    let _ = serde_json::to_writer(&mut out, id);
-                }
-                None => out.extend_from_slice(b"null"),
-            }
-            let (result, data, meta): (&[u8], &str, _) = match &answer {
-                Answer::Ok(range, meta) => {
-                    counts.0 += 1;
-                    (b"Ok", &self.arena[range.clone()], meta.as_ref())
-                }
-                Answer::Dropped => {
-                    counts.1 += 1;
-                    (b"Dropped", "", None)
-                }
-                Answer::Failed(data) => {
-                    counts.2 += 1;
-                    (b"ProcessingFailed", data.as_str(), None)
-                }
-            };
-            out.extend_from_slice(b",\"result\":\"");
-            out.extend_from_slice(result);
-            out.extend_from_slice(b"\",\"data\":");
-            write_json_str(&mut out, data, matches!(answer, Answer::Ok(..)));
-            if let Some(m) = meta {
-                out.extend_from_slice(b",\"metadata\":");
-                let _ = serde_json::to_writer(&mut out, m);
-            }
-            out.push(b'}');
+        ResponseWriter { out, counts: (0, 0, 0), records: 0, deferred: Vec::new() }
+    }
+
+    /// Writes an answer's opening up to its data's opening quote.
+    fn open(&mut self, id: Option<&str>, result: &[u8]) -> usize {
+        let start = self.out.len();
+        if self.records > 0 {
+            self.out.push(b',');
         }
-        out.extend_from_slice(b"]}");
+        self.records += 1;
+        self.out.extend_from_slice(b"{\"recordId\":");
+        match id {
+            // serde_json's escaping, so ids round-trip exactly; they are short.
+            Some(id) => {
+                let _ = serde_json::to_writer(&mut self.out, id);
+            }
+            None => self.out.extend_from_slice(b"null"),
+        }
+        self.out.extend_from_slice(b",\"result\":\"");
+        self.out.extend_from_slice(result);
+        self.out.extend_from_slice(b"\",\"data\":");
+        start
+    }
+
+    /// `Ok`, with the document base64-encoded in place.
+    pub(crate) fn ok(&mut self, id: Option<&str>, doc: &[u8], meta: Option<&ResponseMetadata>) {
+        self.counts.0 += 1;
+        self.open(id, b"Ok");
+        self.out.push(b'"');
+        base64_simd::STANDARD.encode_append(doc, &mut self.out);
+        self.out.push(b'"');
+        if let Some(m) = meta {
+            self.out.extend_from_slice(b",\"metadata\":");
+            let _ = serde_json::to_writer(&mut self.out, m);
+        }
+        self.out.push(b'}');
+    }
+
+    /// `Dropped`.
+    pub(crate) fn dropped(&mut self, id: Option<&str>) -> Range<usize> {
+        self.counts.1 += 1;
+        let start = self.open(id, b"Dropped");
+        self.out.extend_from_slice(b"\"\"}");
+        start..self.out.len()
+    }
+
+    /// `ProcessingFailed`, with the record's original data.
+    pub(crate) fn failed(&mut self, id: Option<&str>, data: &str) {
+        self.counts.2 += 1;
+        self.open(id, b"ProcessingFailed");
+        write_json_str(&mut self.out, data);
+        self.out.push(b'}');
+    }
+
+    /// `Dropped` for now: the record waits for re-ingest.
+    pub(crate) fn deferred(&mut self, record: usize, id: Option<&str>) {
+        let range = self.dropped(id);
+        self.deferred.push((record, range));
+    }
+
+    /// Turns the deferred answers of the records in `failed` (index, id, original data) into
+    /// `ProcessingFailed`.
+    pub(crate) fn fail_deferred<'a>(&mut self, failed: impl Iterator<Item = (usize, Option<&'a str>, &'a str)>) {
+        let mut replacements: Vec<(Range<usize>, Vec<u8>)> = Vec::new();
+        for (record, id, data) in failed {
+            let Some((_, range)) = self.deferred.iter().find(|(r, _)| *r == record) else { continue };
+            let mut entry = ResponseWriter {
+                out: Vec::new(),
+                counts: (0, 0, 0),
+                records: usize::from(self.out[range.start] == b','),
+                deferred: Vec::new(),
+            };
+            entry.failed(id, data);
+            replacements.push((range.clone(), entry.out));
+        }
+        // From the end, so that the ranges still to replace stay where they are.
+        replacements.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+        for (range, bytes) in replacements {
+            self.counts.1 -= 1;
+            self.counts.2 += 1;
+            self.out.splice(range, bytes);
+        }
+    }
+
+    /// The response.
+    pub(crate) fn finish(mut self) -> RawResponse {
+        self.out.extend_from_slice(b"]}");
         // Only ASCII and serde_json's own UTF-8 output were written.
-        let json = String::from_utf8(out).unwrap_or_default();
-        RawResponse { json, counts }
+        let json = String::from_utf8(self.out).unwrap_or_default();
+        RawResponse { json, counts: self.counts }
     }
 }
 
