@@ -110,8 +110,8 @@ pub(crate) const ENVELOPE: usize = 14;
 /// Serialising it with serde_json writes its bytes as they are. It goes through serde_json's
 /// raw-value protocol (a one-field struct under serde_json's raw-value token, the way
 /// `serde_json::value::RawValue` serialises itself) because `RawValue::from_string` would parse the
-/// whole response again to validate it; the bytes were written by [`ResponseWriter`], which cannot
-/// write invalid JSON. A unit test pins that serde_json still honours the protocol.
+/// whole response again to validate it; the bytes were written by this module's response writer,
+/// which cannot write invalid JSON. A unit test pins that serde_json still honours the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawResponse {
     json: String,
