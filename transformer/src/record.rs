@@ -458,17 +458,11 @@ fn as_text(data: &[u8]) -> Result<&str, RecordError> {
     std::str::from_utf8(data).map_err(|e| RecordError::InvalidUtf8(e.valid_up_to()))
 }
 
-/// Whether `bytes` hold a `\n` or `\r`. Every record is scanned, so this is written to vectorise:
-/// whole 64-byte chunks are tested without an early exit inside the chunk (`str::contains` with a
-/// char array compares one byte at a time and cost 15% of `wafwatch run`).
+/// Whether `bytes` hold a `\n` or `\r`. Every record is scanned, so this uses memchr's SIMD
+/// search: a byte-at-a-time test cost 15% of `wafwatch run`, and a chunked fold that was meant to
+/// vectorise did not (the compiler kept it scalar; it was 15% of the handler in criterion).
 fn has_line_break(bytes: &[u8]) -> bool {
-    let mut chunks = bytes.chunks_exact(64);
-    for chunk in &mut chunks {
-        if chunk.iter().fold(false, |found, &b| found | (b == b'\n') | (b == b'\r')) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b == b'\n' || b == b'\r')
+    memchr::memchr2(b'\n', b'\r', bytes).is_some()
 }
 
 /// Copies JSON text, dropping whitespace outside strings.

@@ -74,6 +74,12 @@ impl FirehoseResponse {
 
 /// Length of `s` serialised as a JSON string by serde_json, quotes included.
 fn json_str_len(s: &str) -> usize {
+    let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    // Or-ing byte flags vectorises without widening; record ids almost never need escaping, so the
+    // exact count below runs only when one does.
+    if s.bytes().fold(0u8, |any, b| any | u8::from(escaped(b))) == 0 {
+        return 2 + s.len();
+    }
     2 + s
         .bytes()
         .map(|b| match b {
