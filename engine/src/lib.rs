@@ -44,12 +44,14 @@
 //! t.transform_with_facts(br#"{"timestamp":1767225600000,"action":"ALLOW"}"#, 0, &mut out, &mut facts).unwrap();
 //! engine.observe(&facts);
 //! assert!(engine.advance(1_767_225_600_000 + 60_000).is_empty(), "the interval is not due before its window delay");
-//! assert!(!engine.finish().is_empty(), "the end of the data evaluates it");
+//! assert!(engine.close(1_767_225_600_001).is_empty(), "data that stops a millisecond in does not complete it");
+//! assert!(!engine.close(1_767_225_600_000 + 60_000).is_empty(), "data complete to its end evaluates it");
 //! ```
 
 pub mod aggregate;
 pub mod context;
 mod detector;
+mod due;
 pub mod forest;
 mod monitor;
 pub mod result;
@@ -60,6 +62,7 @@ use wafwatch_config::detection::{Detection, MonitorKind};
 use wafwatch_transformer::Facts;
 
 use crate::detector::DetectorState;
+use crate::due::Due;
 pub use crate::forest::{EngineError, SAMPLE_SIZE, TREES};
 use crate::monitor::MonitorState;
 pub use crate::result::{AdResult, Alert, Attribution, EntityValue, Event, FeatureData};
@@ -131,18 +134,28 @@ impl Engine {
 
     /// Evaluates every interval whose end plus window delay is at or before `now_ms`.
     pub fn advance(&mut self, now_ms: i64) -> Vec<Event> {
-        self.evaluate(Some(now_ms))
+        self.evaluate(Due::Clock(now_ms))
     }
 
-    /// Evaluates every remaining interval (the end of the data).
+    /// The end of the data, which is complete up to `end_ms` (exclusive): evaluates every interval
+    /// (and count monitor minute) that ends at or before it, whatever the window delay, since no
+    /// late document can come any more. An interval the data stops inside of is left unscored, as
+    /// a live detector would not score it before it closed: scored, its few documents would look
+    /// like an anomaly.
+    pub fn close(&mut self, end_ms: i64) -> Vec<Event> {
+        self.evaluate(Due::Complete(end_ms))
+    }
+
+    /// Evaluates every remaining interval that holds data, including one the data may stop inside
+    /// of (prefer [`Engine::close`] when the end of the data is known).
     pub fn finish(&mut self) -> Vec<Event> {
-        self.evaluate(None)
+        self.evaluate(Due::All)
     }
 
-    fn evaluate(&mut self, now_ms: Option<i64>) -> Vec<Event> {
+    fn evaluate(&mut self, due: Due) -> Vec<Event> {
         let mut events = Vec::new();
         for (di, d) in self.detectors.iter_mut().enumerate() {
-            while let Some(results) = d.next_due(now_ms) {
+            while let Some(results) = d.next_due(due) {
                 for m in self.monitors.iter_mut().filter(|m| m.watches(di)) {
                     m.on_results(&d.det.name, &results, &mut events);
                 }
@@ -150,7 +163,7 @@ impl Engine {
             }
         }
         for m in &mut self.monitors {
-            m.count(now_ms, &mut events);
+            m.count(due, &mut events);
         }
         events
     }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use wafwatch_config::detection::{Monitor, MonitorKind};
 use wafwatch_transformer::Facts;
 
+use crate::due::Due;
 use crate::result::{AdResult, Alert, EntityValue, Event, FeatureData};
 
 const MINUTE: i64 = 60_000;
@@ -82,17 +83,13 @@ impl MonitorState {
     }
 
     /// Count monitors: evaluates each completed minute over the sliding window.
-    pub(crate) fn count(&mut self, now_ms: Option<i64>, events: &mut Vec<Event>) {
+    pub(crate) fn count(&mut self, due: Due, events: &mut Vec<Event>) {
         let MonitorKind::Count { threshold, window, ref filter, .. } = self.mon.kind else { return };
         let label = filter.label();
         let window = (window.as_millis() as i64).max(MINUTE);
         let last = self.minutes.last_key_value().map(|(k, _)| *k);
         while let Some(minute) = self.next_minute {
-            let due = match now_ms {
-                Some(now) => minute + MINUTE <= now,
-                None => last.is_some_and(|l| minute <= l),
-            };
-            if !due {
+            if !due.holds(minute, MINUTE, 0, last) {
                 break;
             }
             for (key, n) in self.firing(minute, window, threshold) {

@@ -160,7 +160,7 @@ pub(crate) fn run(
         samples.prune(SAMPLE_HORIZON_MS);
         pb.inc(1);
     }
-    outputs.handle(engine.finish(), &samples)?;
+    outputs.handle(engine.close(start_ms + duration_ms), &samples)?;
     pb.finish_and_clear();
     outputs.flush()?;
     let (labels, records) = generator.join().map_err(|_| RunError::Io("the simulator thread failed".into()))?;
