@@ -164,6 +164,7 @@ pub(crate) fn run(
     pb.finish_and_clear();
     outputs.flush()?;
     let (labels, records) = generator.join().map_err(|_| RunError::Io("the simulator thread failed".into()))?;
+    super::finish::write_labels(args, &labels)?;
     if bad > 0 {
         tracing::warn!(records = bad, "Records failed to encode.");
     }
