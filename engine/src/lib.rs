@@ -30,7 +30,8 @@
 //! ([`AdResult`]) and alerts ([`Alert`]). The concepts live in their own modules: [`aggregate`]
 //! (the feature aggregations), [`forest`] (the model and its scoring), [`suppress`] (AD's
 //! suppression rules), `detector` (intervals, imputation, entities), `monitor` (the alerting
-//! semantics), [`context`] (an alert as the alerting plugin's message `ctx`).
+//! semantics), [`context`] (an alert as the alerting plugin's message `ctx`), [`background`] (what
+//! each monitor measured, kept on request for `wafwatch tune`).
 //!
 //! ```
 //! use wafwatch_config::file::{parse, Origin, BUNDLED_DEFAULT_TOML};
@@ -49,6 +50,7 @@
 //! ```
 
 pub mod aggregate;
+pub mod background;
 pub mod context;
 mod detector;
 mod due;
@@ -61,6 +63,7 @@ use serde::Serialize;
 use wafwatch_config::detection::{Detection, MonitorKind};
 use wafwatch_transformer::Facts;
 
+pub use crate::background::{Background, Measured};
 use crate::detector::DetectorState;
 use crate::due::Due;
 pub use crate::forest::{EngineError, SAMPLE_SIZE, TREES};
@@ -110,6 +113,22 @@ impl Engine {
             })
             .collect();
         Ok(Engine { detectors, monitors })
+    }
+
+    /// From now on, keeps what each monitor's condition measures at every evaluation
+    /// ([`Engine::backgrounds`]).
+    pub fn keep_backgrounds(&mut self) {
+        for m in &mut self.monitors {
+            m.background = Some(Vec::new());
+        }
+    }
+
+    /// What each monitor measured since [`Engine::keep_backgrounds`], in configuration order.
+    pub fn backgrounds(&self) -> Vec<Background> {
+        self.monitors
+            .iter()
+            .map(|m| Background { monitor: m.mon.name.clone(), values: m.background.clone().unwrap_or_default() })
+            .collect()
     }
 
     /// How the engine fared so far.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use wafwatch_config::detection::{Monitor, MonitorKind};
 use wafwatch_transformer::Facts;
 
+use crate::background::Measured;
 use crate::due::Due;
 use crate::result::{AdResult, Alert, EntityValue, Event, FeatureData};
 
@@ -27,6 +28,8 @@ pub(crate) struct MonitorState {
     next_minute: Option<i64>,
     /// Count monitors: the group-by field's dotted name.
     group_name: Option<String>,
+    /// What the condition measured at each evaluation, when kept.
+    pub(crate) background: Option<Vec<Measured>>,
 }
 
 impl MonitorState {
@@ -37,6 +40,7 @@ impl MonitorState {
             minutes: BTreeMap::new(),
             next_minute: None,
             group_name,
+            background: None,
         }
     }
 
@@ -76,6 +80,12 @@ impl MonitorState {
         let top = results
             .iter()
             .max_by(|a, b| a.anomaly_grade.total_cmp(&b.anomaly_grade).then(a.confidence.total_cmp(&b.confidence)));
+        if let (Some(kept), MonitorKind::Anomaly { min_confidence, .. }, Some(first)) =
+            (&mut self.background, &self.mon.kind, results.first())
+        {
+            let grade = results.iter().filter(|r| r.confidence > *min_confidence).map(|r| r.anomaly_grade);
+            kept.push(Measured { at: first.data_start_time, value: grade.fold(0.0, f64::max) });
+        }
         match top {
             Some(top) => self.fire(detector, "", top.entity.clone(), top, events),
             None => self.active.clear(),
@@ -124,6 +134,9 @@ impl MonitorState {
             for (k, c) in per {
                 *totals.entry(k.as_str()).or_default() += c;
             }
+        }
+        if let Some(kept) = &mut self.background {
+            kept.push(Measured { at: minute, value: totals.values().copied().max().unwrap_or(0) as f64 });
         }
         let mut firing: Vec<(String, u64)> =
             totals.into_iter().filter(|(_, c)| *c >= threshold).map(|(k, c)| (k.to_owned(), c)).collect();

@@ -20,11 +20,9 @@ pub const DEFAULT_SCENARIOS: [&str; 7] = [
     "scanner@21h+10m",
 ];
 
-/// Options of `wafwatch run`.
-// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
-#[allow(rustdoc::broken_intra_doc_links)]
+/// The simulated traffic, as `run` simulates it and `tune` measures it.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+pub struct Traffic {
     /// Seed of the simulation and of the forests: the same seed gives the same run.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -37,6 +35,16 @@ pub struct RunArgs {
     /// Start of the simulated time (RFC 3339).
     #[arg(long, default_value = DEFAULT_FROM, value_parser = parse_instant)]
     pub from: DateTime<Utc>,
+}
+
+/// Options of `wafwatch run`.
+// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
+#[allow(rustdoc::broken_intra_doc_links)]
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The simulated traffic.
+    #[command(flatten)]
+    pub traffic: Traffic,
     /// Scenarios, NAME[@OFFSET][+DURATION][xINTENSITY], repeatable; replace the defaults (one
     /// every three hours from 3h: block-storm, error-burst, geo-anomaly, unknown-source,
     /// delete-burst, credential-stuffing, scanner).

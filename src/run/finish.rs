@@ -21,7 +21,7 @@ pub(crate) fn write(
     outputs: &Outputs<'_>,
     span: (i64, i64),
 ) -> Result<PathBuf, RunError> {
-    let html = report::html(summary, labels, &outputs.series, &outputs.alerts, detection, args.seed, span);
+    let html = report::html(summary, labels, &outputs.series, &outputs.alerts, detection, args.traffic.seed, span);
     let report_path = args.out.join("report.html");
     std::fs::write(&report_path, html).map_err(io(&report_path))?;
     if let Some(path) = &args.summary_json {

@@ -6,8 +6,6 @@
 //! then by the run, which merges the injected records in time order (`Injected::before`). The
 //! injection itself is the simulator's (`wafwatch_log_simulator::sim::inject`).
 
-use std::io::BufRead;
-
 use wafwatch_config::Transform;
 use wafwatch_config::transform::Format;
 use wafwatch_log_simulator::sim::inject::{Injection, inject};
@@ -17,7 +15,7 @@ use wafwatch_transformer::{Facts, Transformer};
 
 use super::args::RunArgs;
 use super::error::RunError;
-use super::open::open_input;
+use super::open::for_each_line;
 
 /// Given as a record's arrival time, marks one without a timestamp of its own: no log is dated
 /// 0000-01-01T00:00:00Z.
@@ -60,8 +58,8 @@ pub fn shape(transform: &Transform) -> Result<OutputFormat, RunError> {
 
 /// Reads the inputs once to learn what injection needs.
 fn observe(args: &RunArgs, transformer: &Transformer, format: OutputFormat) -> Result<Observed, RunError> {
-    let mut observed = Observed::new(format, args.seed);
-    let (mut facts, mut doc, mut line) = (Facts::default(), Vec::new(), Vec::new());
+    let mut observed = Observed::new(format, args.traffic.seed);
+    let (mut facts, mut doc) = (Facts::default(), Vec::new());
     for path in &args.inputs {
         if path.as_os_str() == "-" {
             return Err(RunError::Usage(
@@ -70,23 +68,15 @@ fn observe(args: &RunArgs, transformer: &Transformer, format: OutputFormat) -> R
                     .into(),
             ));
         }
-        let mut input = open_input(path)?;
-        loop {
-            line.clear();
-            let got = input
-                .read_until(b'\n', &mut line)
-                .map_err(|e| RunError::Usage(format!("reading {}: {e}", path.display())))?;
-            if got == 0 {
-                break;
-            }
-            let record = line.trim_ascii_end();
+        for_each_line(path, |record| {
             doc.clear();
             if !record.is_empty()
                 && transformer.transform_with_facts(record, NO_TIMESTAMP, &mut doc, &mut facts).is_ok()
             {
                 observed.record(record, (facts.timestamp_ms != NO_TIMESTAMP).then_some(facts.timestamp_ms));
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(observed)
 }
@@ -105,7 +95,7 @@ pub(crate) fn prepare(args: &RunArgs, transformer: &Transformer) -> Result<Optio
         tracing::warn!(records = untimed, "Records without a timestamp are placed at the time they are read.");
     }
     let pointer = transformer.config().timestamp();
-    let injection = inject(&args.injects, &observed, args.seed)
+    let injection = inject(&args.injects, &observed, args.traffic.seed)
         .map_err(|e| RunError::Usage(format!("cannot inject: {e} (the timestamp is read at `{pointer}`)")))?;
     tracing::info!(
         records = injection.batch.len(),

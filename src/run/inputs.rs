@@ -176,7 +176,7 @@ pub(crate) fn run(
     let stop = if args.follow { stop_on_ctrl_c() } else { Arc::new(AtomicBool::new(false)) };
     let mut detect = Detect {
         transformer,
-        engine: Engine::new(detection, args.seed)?,
+        engine: Engine::new(detection, args.traffic.seed)?,
         samples: Samples::new(detection, args.samples, args.redacted_headers()),
         outputs: Outputs::new(args, detection, deliverer)?,
         facts: Facts::default(),

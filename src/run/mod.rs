@@ -18,7 +18,7 @@ pub mod exact;
 mod finish;
 pub mod inject;
 mod inputs;
-mod open;
+pub mod open;
 pub mod outputs;
 pub mod report;
 pub mod samples;
@@ -62,8 +62,8 @@ fn check_args(args: &RunArgs, config: &Config) -> Result<(), RunError> {
             "the configuration has no [[detector]] or [[monitor]]: there is nothing to detect with".into(),
         ));
     }
-    if args.inputs.is_empty() && !(args.rate.is_finite() && args.rate > 0.0) {
-        return Err(RunError::Usage(format!("--rate must be positive, got {}", args.rate)));
+    if args.inputs.is_empty() && !(args.traffic.rate.is_finite() && args.traffic.rate > 0.0) {
+        return Err(RunError::Usage(format!("--rate must be positive, got {}", args.traffic.rate)));
     }
     if args.inputs.is_empty() && detection.detectors.is_empty() {
         return Err(RunError::Usage("the configuration has no [[detector]]: there is nothing to detect with".into()));
