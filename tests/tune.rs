@@ -98,3 +98,34 @@ fn the_limit_of_a_planted_scenario_is_within_one_step_of_the_hand_computed_one()
     assert!(s["scenarios"][0]["intervals_to_detect"].as_u64().unwrap() <= 3, "{s}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// On a recorded input, the background is the input and the scenarios are injected into it: the
+/// same limit as by hand (the input's rate, about 10 a second, gives the same `i` DELETEs a second).
+#[test]
+fn on_an_input_the_limit_is_measured_by_injection() {
+    let dir = std::env::temp_dir().join(format!("wafwatch-tune-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("deletes.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let input = dir.join("quiet.ndjson");
+    let made = Command::new(BIN)
+        .args(["simulate", "--from", "2026-01-01T00:00Z", "--duration", "30m", "--rate", "10", "--seed", "5"])
+        .args(["--no-progress", &format!("--sink=file:{}", input.display())])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let json = dir.join("tune.json");
+    let out = Command::new(BIN)
+        .args([format!("--config={}", config.display()), "tune".into(), format!("--input={}", input.display())])
+        .args(["--warmup", "5m", "--scenario", "delete-burst", "--seeds", "1", "--offsets", "1", "--steps", "5"])
+        .args([format!("--json={}", json.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let found = v["detection_limits"][0]["min_intensity"].as_f64().unwrap();
+    let hand = 1.0 / 180.0;
+    assert!(hand <= found && found <= hand * 1000f64.powf(1.0 / 32.0) * 1.01, "{found} against {hand}");
+    assert_eq!(v["detection_limits"][0]["detected_by"], "deletes");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,6 +6,8 @@
 //! then by the run, which merges the injected records in time order (`Injected::before`). The
 //! injection itself is the simulator's (`wafwatch_log_simulator::sim::inject`).
 
+use std::path::PathBuf;
+
 use wafwatch_config::Transform;
 use wafwatch_config::transform::Format;
 use wafwatch_log_simulator::sim::inject::{Injection, inject};
@@ -56,11 +58,12 @@ pub fn shape(transform: &Transform) -> Result<OutputFormat, RunError> {
     Ok(if nested { OutputFormat::AwsWaf } else { OutputFormat::Flat })
 }
 
-/// Reads the inputs once to learn what injection needs.
-fn observe(args: &RunArgs, transformer: &Transformer, format: OutputFormat) -> Result<Observed, RunError> {
-    let mut observed = Observed::new(format, args.traffic.seed);
+/// Reads `inputs` once to learn what injection needs (in the shape the configuration reads);
+/// `seed` draws the sample of their requests.
+pub fn observe(inputs: &[PathBuf], transformer: &Transformer, seed: u64) -> Result<Observed, RunError> {
+    let mut observed = Observed::new(shape(transformer.config())?, seed);
     let (mut facts, mut doc) = (Facts::default(), Vec::new());
-    for path in &args.inputs {
+    for path in inputs {
         if path.as_os_str() == "-" {
             return Err(RunError::Usage(
                 "--inject reads the inputs twice (first for their time span, rate and requests), so they must be \
@@ -88,8 +91,7 @@ pub(crate) fn prepare(args: &RunArgs, transformer: &Transformer) -> Result<Optio
     if args.injects.is_empty() {
         return Ok(None);
     }
-    let format = shape(transformer.config())?;
-    let observed = observe(args, transformer, format)?;
+    let observed = observe(&args.inputs, transformer, args.traffic.seed)?;
     let (timed, untimed) = observed.counts();
     if timed > 0 && untimed > 0 {
         tracing::warn!(records = untimed, "Records without a timestamp are placed at the time they are read.");
@@ -100,7 +102,7 @@ pub(crate) fn prepare(args: &RunArgs, transformer: &Transformer) -> Result<Optio
     tracing::info!(
         records = injection.batch.len(),
         input_rate = format!("{:.1}/s", observed.rate()),
-        format = ?format,
+        format = ?observed.format(),
         "Scenarios injected."
     );
     Ok(Some(Injected { injection, next: 0, facts: Facts::default() }))

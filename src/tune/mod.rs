@@ -24,6 +24,8 @@ use wafwatch_config::detection::Detection;
 use wafwatch_config::file::Origin;
 use wafwatch_log_simulator::run::parse_duration;
 use wafwatch_log_simulator::scenario::{ScenarioKind, ScenarioSpec};
+use wafwatch_log_simulator::sim::inject::inject;
+use wafwatch_log_simulator::sim::observe::Observed;
 use wafwatch_log_simulator::sim::{OutputFormat, SimConfig};
 use wafwatch_transformer::Transformer;
 
@@ -35,8 +37,9 @@ use crate::run::RunError;
 /// Options of `wafwatch tune`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TuneArgs {
-    /// Measure the background on your own logs (as `run --input`) instead of a simulated span.
-    /// The detection limits are then not measured (they need simulated scenarios).
+    /// Measure on your own logs (as `run --input`) instead of a simulated span: the background is
+    /// the inputs, and the limits' scenarios are injected into them (as `run --inject`; offsets
+    /// count from the inputs' first timestamp). The inputs are read once per probe.
     #[arg(long = "input", value_name = "FILE", num_args = 1..)]
     pub inputs: Vec<PathBuf>,
     /// False alerts a day the suggested thresholds aim at.
@@ -122,15 +125,12 @@ pub fn tune(
     if !(args.false_alerts_per_day > 0.0 && args.traffic.rate > 0.0) {
         return Err(RunError::Usage("--false-alerts-per-day and --rate must be positive".into()));
     }
-    let pass = if args.inputs.is_empty() {
-        pipeline::simulate(
-            transformer,
-            detection,
-            sim_config(args, args.traffic.seed, args.traffic.duration, vec![]),
-            true,
-        )?
+    let seed = args.traffic.seed;
+    let (pass, observed) = if args.inputs.is_empty() {
+        (pipeline::simulate(transformer, detection, sim_config(args, seed, args.traffic.duration, vec![]), true)?, None)
     } else {
-        pipeline::inputs(transformer, detection, &args.inputs, args.traffic.seed, true)?
+        let pass = pipeline::inputs(transformer, detection, &args.inputs, seed, true, None)?;
+        (pass, Some(crate::run::inject::observe(&args.inputs, transformer, seed)?))
     };
     let suggestions = suggestions(args, detection, &pass);
     let mut tuned = detection.clone();
@@ -138,12 +138,10 @@ pub fn tune(
         *m = with_threshold(m, s.suggested);
     }
     let mut limits = Vec::new();
-    if args.inputs.is_empty() {
-        for kind in kinds {
-            let limit = bisect(kind.name(), args.steps, |i| probe(args, transformer, &tuned, kind, i))?;
-            tracing::info!(scenario = kind.name(), min_intensity = ?limit.min_intensity, "Detection limit measured.");
-            limits.push(limit);
-        }
+    for kind in kinds {
+        let limit = bisect(kind.name(), args.steps, |i| probe(args, transformer, &tuned, observed.as_ref(), kind, i))?;
+        tracing::info!(scenario = kind.name(), min_intensity = ?limit.min_intensity, "Detection limit measured.");
+        limits.push(limit);
     }
     Ok((suggestions, limits))
 }
@@ -189,25 +187,34 @@ fn sim_config(args: &TuneArgs, seed: u64, duration: Duration, scenarios: Vec<Sce
 }
 
 /// Whether `kind` at `intensity` is detected within three intervals at every offset and seed: the
-/// monitor that detected it first in the first probe, or `None`. The probes run two at a time.
+/// monitor that detected it first in the first probe, or `None`. A probe is a simulated run, or,
+/// with `observed` inputs, the inputs with the scenario injected. The probes run two at a time.
 fn probe(
     args: &TuneArgs,
     transformer: &Transformer,
     detection: &Detection,
+    observed: Option<&Observed>,
     kind: ScenarioKind,
     intensity: f64,
 ) -> Result<Option<String>, RunError> {
     let tail = detection.detectors.iter().map(|d| d.interval * (WITHIN_INTERVALS as u32 + 1)).max();
+    let seed = args.traffic.seed;
     let probes: Vec<(u64, Duration)> = (0..args.seeds.max(1))
-        .flat_map(|s| {
-            (0..args.offsets.max(1)).map(move |o| (args.traffic.seed + s, Duration::from_secs(o * OFFSET_STEP_S)))
-        })
+        .flat_map(|s| (0..args.offsets.max(1)).map(move |o| (seed + s, Duration::from_secs(o * OFFSET_STEP_S))))
         .collect();
     let one = |(seed, offset): (u64, Duration)| -> Result<Option<String>, RunError> {
         let start = args.warmup + offset;
         let spec = ScenarioSpec { kind, offset: start, duration: SCENARIO, intensity };
-        let duration = start + SCENARIO + tail.unwrap_or(Duration::from_secs(240));
-        let pass = pipeline::simulate(transformer, detection, sim_config(args, seed, duration, vec![spec]), false)?;
+        let pass = match observed {
+            None => {
+                let duration = start + SCENARIO + tail.unwrap_or(Duration::from_secs(240));
+                pipeline::simulate(transformer, detection, sim_config(args, seed, duration, vec![spec]), false)?
+            }
+            Some(observed) => {
+                let injection = inject(&[spec], observed, seed).map_err(|e| RunError::Usage(e.to_string()))?;
+                pipeline::inputs(transformer, detection, &args.inputs, seed, false, Some(&injection))?
+            }
+        };
         let (scores, _) = crate::run::score::score(&pass.labels, &pass.alerts, detection, pass.span.0, 0);
         Ok(scores
             .into_iter()

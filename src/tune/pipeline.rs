@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use wafwatch_config::detection::Detection;
 use wafwatch_engine::{Alert, Background, Engine, Event};
+use wafwatch_log_simulator::sim::inject::Injection;
 use wafwatch_log_simulator::sim::{Batch, Label, SimConfig, Simulation};
 use wafwatch_transformer::{Facts, Transformer};
 
@@ -18,7 +19,7 @@ pub struct Pass {
     pub alerts: Vec<Alert>,
     /// The monitors' backgrounds (empty unless kept).
     pub backgrounds: Vec<Background>,
-    /// The simulated scenarios' labels.
+    /// The simulated or injected scenarios' labels.
     pub labels: Vec<Label>,
     /// The time covered (epoch ms, end exclusive).
     pub span: (i64, i64),
@@ -86,20 +87,31 @@ pub fn simulate(
     Ok(detect.end(span, sim.labels()))
 }
 
-/// Runs the user's `inputs` through the pipeline.
+/// Runs the user's `inputs` through the pipeline, with the `injected` records merged in time
+/// order (each observed before the engine's time passes it).
 pub fn inputs(
     transformer: &Transformer,
     detection: &Detection,
     inputs: &[PathBuf],
     seed: u64,
     keep: bool,
+    injected: Option<&Injection>,
 ) -> Result<Pass, RunError> {
     let mut detect = Detect::new(transformer, detection, seed, keep)?;
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     let now = chrono::Utc::now().timestamp_millis();
+    let mut next = 0;
+    let mut merge = |detect: &mut Detect<'_>, until: i64| {
+        let Some(inj) = injected else { return };
+        while next < inj.batch.len() && inj.batch.timestamps[next] <= until {
+            detect.record(inj.batch.line(next).trim_ascii_end(), now);
+            next += 1;
+        }
+    };
     for path in inputs {
         for_each_line(path, |line| {
             if let Some(ts) = detect.record(line, now) {
+                merge(&mut detect, ts);
                 first = first.min(ts);
                 if ts > last {
                     last = ts;
@@ -110,8 +122,10 @@ pub fn inputs(
             Ok(())
         })?;
     }
+    merge(&mut detect, i64::MAX);
     if first > last {
         return Err(RunError::Usage("no record of the inputs could be read in the configured format".into()));
     }
-    Ok(detect.end((first, last + 1), Vec::new()))
+    let labels = injected.map(|i| i.labels.clone()).unwrap_or_default();
+    Ok(detect.end((first, last + 1), labels))
 }
