@@ -21,6 +21,17 @@ pub struct Limit {
     pub detected_by: Option<String>,
     /// The highest intensity tried that was missed in some probe (the bracket's other end).
     pub missed_at: Option<f64>,
+    /// Every intensity tried, in order, and whether it was detected in every probe.
+    pub tried: Vec<Tried>,
+}
+
+/// One intensity tried.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tried {
+    /// The intensity.
+    pub intensity: f64,
+    /// Whether every probe detected it in time.
+    pub detected: bool,
 }
 
 /// Bisects, in `steps` halvings of the ratio (intensities span orders of magnitude, so the midpoint
@@ -31,15 +42,21 @@ pub fn bisect<E>(
     steps: u32,
     mut detects: impl FnMut(f64) -> Result<Option<String>, E>,
 ) -> Result<Limit, E> {
-    let Some(mut by) = detects(1.0)? else {
-        return Ok(Limit { scenario, min_intensity: None, detected_by: None, missed_at: Some(1.0) });
+    let mut tried = Vec::new();
+    let mut run = |i: f64| -> Result<Option<String>, E> {
+        let by = detects(i)?;
+        tried.push(Tried { intensity: i, detected: by.is_some() });
+        Ok(by)
+    };
+    let Some(mut by) = run(1.0)? else {
+        return Ok(Limit { scenario, min_intensity: None, detected_by: None, missed_at: Some(1.0), tried });
     };
     let (mut lo, mut hi) = (MIN_INTENSITY, 1.0);
     let mut missed = None;
     for _ in 0..steps {
         // Tried as written, so that the intensity reported is exactly one that was tested.
         let mid = round((lo * hi).sqrt());
-        match detects(mid)? {
+        match run(mid)? {
             Some(m) => {
                 hi = mid;
                 by = m;
@@ -50,7 +67,7 @@ pub fn bisect<E>(
             }
         }
     }
-    Ok(Limit { scenario, min_intensity: Some(hi), detected_by: Some(by), missed_at: missed })
+    Ok(Limit { scenario, min_intensity: Some(hi), detected_by: Some(by), missed_at: missed, tried })
 }
 
 /// `x` to three significant digits, as a table and `--scenario NAMExINTENSITY` write it.
@@ -76,6 +93,8 @@ mod tests {
             let step = (1.0 / MIN_INTENSITY).powf(1.0 / 2f64.powi(steps as i32));
             assert!(found >= planted && found <= planted * step * 1.01, "{planted}: {found} (step x{step})");
             assert_eq!(calls, steps + 1);
+            assert_eq!(limit.tried.len(), calls as usize);
+            assert!(limit.tried.iter().all(|t| t.detected == (t.intensity >= planted)));
             assert_eq!(limit.detected_by.as_deref(), Some("m"));
         }
         let never = bisect::<()>("p", 5, |_| Ok(None)).unwrap();

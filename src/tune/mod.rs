@@ -8,8 +8,10 @@
 //!    have fired on.
 //! 3. The detection limit ([`limit`]): with the suggested thresholds, for each scenario, the lowest
 //!    intensity detected within three intervals at every offset and seed tried, by bisection.
-//! 4. A table on stdout, `--json FILE`, and `--write` ([`mod@write`]) into the configuration file.
+//! 4. A table on stdout, `--json FILE`, `--report FILE` ([`chart`]: detection against intensity),
+//!    and `--write` ([`mod@write`]) into the configuration file.
 
+pub mod chart;
 pub mod limit;
 pub mod pipeline;
 pub mod suggest;
@@ -69,6 +71,10 @@ pub struct TuneArgs {
     /// "detection_limits": [{"scenario", "min_intensity", "detected_by", ...}]}.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write the limits as an HTML page: a chart of detection against intensity per scenario,
+    /// and the table.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Write the suggested thresholds into the configuration file, keeping its comments and layout.
     #[arg(long)]
     pub write: bool,
@@ -100,7 +106,12 @@ pub fn command(args: &TuneArgs, config_flag: Option<&Path>) -> anyhow::Result<Ex
         }
         Err(e) => return Err(e.into()),
     };
-    crate::stdout::write_stdout(&table::text(&suggestions, &limits, args.false_alerts_per_day))?;
+    let text = table::text(&suggestions, &limits, args.false_alerts_per_day);
+    crate::stdout::write_stdout(&text)?;
+    if let Some(report) = &args.report {
+        std::fs::write(report, chart::html(&limits, &text))
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", report.display()))?;
+    }
     if let Some(json) = &args.json {
         std::fs::write(json, table::json(&suggestions, &limits))
             .map_err(|e| anyhow::anyhow!("writing {}: {e}", json.display()))?;
