@@ -51,6 +51,15 @@ pub enum Command {
     /// completes (see the summary for what was detected), 1 when alerts could not be delivered or
     /// the Lambda handler disagreed with the record function, 2 for bad options or configuration.
     Run(Box<crate::run::RunArgs>),
+    /// Thresholds from the background, and the detection limit they give.
+    ///
+    /// Measures each monitor's background (count monitors' counts per window, anomaly monitors'
+    /// grades per interval) over a simulated span with no scenario or over --input, suggests the
+    /// thresholds that give --false-alerts-per-day (the quantile, a margin, and what each threshold
+    /// would have fired on), then, at those thresholds, bisects each scenario's lowest intensity
+    /// detected within 3 intervals at every offset and seed tried. Prints a table; --json FILE;
+    /// --write puts the thresholds into the configuration file, keeping its comments.
+    Tune(Box<crate::tune::TuneArgs>),
     /// Create and keep in step the OpenSearch side: index template, ISM policy, first index,
     /// Firehose's security role, notification channels, anomaly detectors, monitors, dashboards.
     ///
@@ -69,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Transform(cmd) => crate::transform::run(cmd, flag),
         Command::Simulate(args) => crate::simulate::run(*args),
         Command::Run(args) => crate::run::command(&args, flag),
+        Command::Tune(args) => crate::tune::command(&args, flag),
         Command::Bootstrap(cmd) => {
             let config = wafwatch_config::file::load(flag)?.config()?;
             crate::bootstrap::run(*cmd, &config)

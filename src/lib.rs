@@ -19,3 +19,4 @@ pub mod run;
 pub mod simulate;
 pub mod stdout;
 pub mod transform;
+pub mod tune;

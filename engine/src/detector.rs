@@ -9,6 +9,7 @@ use wafwatch_config::hash::fnv1a;
 use wafwatch_transformer::Facts;
 
 use crate::aggregate::{Acc, Bucket};
+use crate::due::Due;
 use crate::forest::{EngineError, Model};
 use crate::result::{AdResult, EntityValue, FeatureData};
 
@@ -111,20 +112,15 @@ impl DetectorState {
         true
     }
 
-    /// Evaluates the next interval whose end plus window delay is at or before `now_ms` (with no
-    /// `now_ms`: the next interval that has data, at the end of the input), returning its results;
-    /// `None` when nothing more is due.
-    pub(crate) fn next_due(&mut self, now_ms: Option<i64>) -> Option<Vec<AdResult>> {
+    /// Evaluates the next interval that is `due`, returning its results; `None` when nothing more
+    /// is due.
+    pub(crate) fn next_due(&mut self, due: Due) -> Option<Vec<AdResult>> {
         let interval = self.interval_ms();
         let delay = self.det.window_delay.as_millis() as i64;
         loop {
             let start = self.next_start?;
             let last_bucket = self.buckets.last_key_value().map(|(k, _)| *k);
-            let due = match now_ms {
-                Some(now) => start + interval + delay <= now,
-                None => last_bucket.is_some_and(|l| start <= l),
-            };
-            if !due {
+            if !due.holds(start, interval, delay, last_bucket) {
                 return None;
             }
             // Skip straight to the next bucket when there is nothing to impute.

@@ -30,7 +30,8 @@
 //! ([`AdResult`]) and alerts ([`Alert`]). The concepts live in their own modules: [`aggregate`]
 //! (the feature aggregations), [`forest`] (the model and its scoring), [`suppress`] (AD's
 //! suppression rules), `detector` (intervals, imputation, entities), `monitor` (the alerting
-//! semantics), [`context`] (an alert as the alerting plugin's message `ctx`).
+//! semantics), [`context`] (an alert as the alerting plugin's message `ctx`), [`background`] (what
+//! each monitor measured, kept on request for `wafwatch tune`).
 //!
 //! ```
 //! use wafwatch_config::file::{parse, Origin, BUNDLED_DEFAULT_TOML};
@@ -44,12 +45,15 @@
 //! t.transform_with_facts(br#"{"timestamp":1767225600000,"action":"ALLOW"}"#, 0, &mut out, &mut facts).unwrap();
 //! engine.observe(&facts);
 //! assert!(engine.advance(1_767_225_600_000 + 60_000).is_empty(), "the interval is not due before its window delay");
-//! assert!(!engine.finish().is_empty(), "the end of the data evaluates it");
+//! assert!(engine.close(1_767_225_600_001).is_empty(), "data that stops a millisecond in does not complete it");
+//! assert!(!engine.close(1_767_225_600_000 + 60_000).is_empty(), "data complete to its end evaluates it");
 //! ```
 
 pub mod aggregate;
+pub mod background;
 pub mod context;
 mod detector;
+mod due;
 pub mod forest;
 mod monitor;
 pub mod result;
@@ -59,7 +63,9 @@ use serde::Serialize;
 use wafwatch_config::detection::{Detection, MonitorKind};
 use wafwatch_transformer::Facts;
 
+pub use crate::background::{Background, Measured};
 use crate::detector::DetectorState;
+use crate::due::Due;
 pub use crate::forest::{EngineError, SAMPLE_SIZE, TREES};
 use crate::monitor::MonitorState;
 pub use crate::result::{AdResult, Alert, Attribution, EntityValue, Event, FeatureData};
@@ -109,6 +115,22 @@ impl Engine {
         Ok(Engine { detectors, monitors })
     }
 
+    /// From now on, keeps what each monitor's condition measures at every evaluation
+    /// ([`Engine::backgrounds`]).
+    pub fn keep_backgrounds(&mut self) {
+        for m in &mut self.monitors {
+            m.background = Some(Vec::new());
+        }
+    }
+
+    /// What each monitor measured since [`Engine::keep_backgrounds`], in configuration order.
+    pub fn backgrounds(&self) -> Vec<Background> {
+        self.monitors
+            .iter()
+            .map(|m| Background { monitor: m.mon.name.clone(), values: m.background.clone().unwrap_or_default() })
+            .collect()
+    }
+
     /// How the engine fared so far.
     pub fn stats(&self) -> EngineStats {
         let hc = self.detectors.iter().filter(|d| !d.det.category_fields.is_empty());
@@ -131,18 +153,28 @@ impl Engine {
 
     /// Evaluates every interval whose end plus window delay is at or before `now_ms`.
     pub fn advance(&mut self, now_ms: i64) -> Vec<Event> {
-        self.evaluate(Some(now_ms))
+        self.evaluate(Due::Clock(now_ms))
     }
 
-    /// Evaluates every remaining interval (the end of the data).
+    /// The end of the data, which is complete up to `end_ms` (exclusive): evaluates every interval
+    /// (and count monitor minute) that ends at or before it, whatever the window delay, since no
+    /// late document can come any more. An interval the data stops inside of is left unscored, as
+    /// a live detector would not score it before it closed: scored, its few documents would look
+    /// like an anomaly.
+    pub fn close(&mut self, end_ms: i64) -> Vec<Event> {
+        self.evaluate(Due::Complete(end_ms))
+    }
+
+    /// Evaluates every remaining interval that holds data, including one the data may stop inside
+    /// of (prefer [`Engine::close`] when the end of the data is known).
     pub fn finish(&mut self) -> Vec<Event> {
-        self.evaluate(None)
+        self.evaluate(Due::All)
     }
 
-    fn evaluate(&mut self, now_ms: Option<i64>) -> Vec<Event> {
+    fn evaluate(&mut self, due: Due) -> Vec<Event> {
         let mut events = Vec::new();
         for (di, d) in self.detectors.iter_mut().enumerate() {
-            while let Some(results) = d.next_due(now_ms) {
+            while let Some(results) = d.next_due(due) {
                 for m in self.monitors.iter_mut().filter(|m| m.watches(di)) {
                     m.on_results(&d.det.name, &results, &mut events);
                 }
@@ -150,7 +182,7 @@ impl Engine {
             }
         }
         for m in &mut self.monitors {
-            m.count(now_ms, &mut events);
+            m.count(due, &mut events);
         }
         events
     }

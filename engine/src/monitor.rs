@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use wafwatch_config::detection::{Monitor, MonitorKind};
 use wafwatch_transformer::Facts;
 
+use crate::background::Measured;
+use crate::due::Due;
 use crate::result::{AdResult, Alert, EntityValue, Event, FeatureData};
 
 const MINUTE: i64 = 60_000;
@@ -26,6 +28,8 @@ pub(crate) struct MonitorState {
     next_minute: Option<i64>,
     /// Count monitors: the group-by field's dotted name.
     group_name: Option<String>,
+    /// What the condition measured at each evaluation, when kept.
+    pub(crate) background: Option<Vec<Measured>>,
 }
 
 impl MonitorState {
@@ -36,6 +40,7 @@ impl MonitorState {
             minutes: BTreeMap::new(),
             next_minute: None,
             group_name,
+            background: None,
         }
     }
 
@@ -75,6 +80,12 @@ impl MonitorState {
         let top = results
             .iter()
             .max_by(|a, b| a.anomaly_grade.total_cmp(&b.anomaly_grade).then(a.confidence.total_cmp(&b.confidence)));
+        if let (Some(kept), MonitorKind::Anomaly { min_confidence, .. }, Some(first)) =
+            (&mut self.background, &self.mon.kind, results.first())
+        {
+            let grade = results.iter().filter(|r| r.confidence > *min_confidence).map(|r| r.anomaly_grade);
+            kept.push(Measured { at: first.data_start_time, value: grade.fold(0.0, f64::max) });
+        }
         match top {
             Some(top) => self.fire(detector, "", top.entity.clone(), top, events),
             None => self.active.clear(),
@@ -82,17 +93,13 @@ impl MonitorState {
     }
 
     /// Count monitors: evaluates each completed minute over the sliding window.
-    pub(crate) fn count(&mut self, now_ms: Option<i64>, events: &mut Vec<Event>) {
+    pub(crate) fn count(&mut self, due: Due, events: &mut Vec<Event>) {
         let MonitorKind::Count { threshold, window, ref filter, .. } = self.mon.kind else { return };
         let label = filter.label();
         let window = (window.as_millis() as i64).max(MINUTE);
         let last = self.minutes.last_key_value().map(|(k, _)| *k);
         while let Some(minute) = self.next_minute {
-            let due = match now_ms {
-                Some(now) => minute + MINUTE <= now,
-                None => last.is_some_and(|l| minute <= l),
-            };
-            if !due {
+            if !due.holds(minute, MINUTE, 0, last) {
                 break;
             }
             for (key, n) in self.firing(minute, window, threshold) {
@@ -127,6 +134,9 @@ impl MonitorState {
             for (k, c) in per {
                 *totals.entry(k.as_str()).or_default() += c;
             }
+        }
+        if let Some(kept) = &mut self.background {
+            kept.push(Measured { at: minute, value: totals.values().copied().max().unwrap_or(0) as f64 });
         }
         let mut firing: Vec<(String, u64)> =
             totals.into_iter().filter(|(_, c)| *c >= threshold).map(|(k, c)| (k.to_owned(), c)).collect();

@@ -287,6 +287,32 @@ fn grouped_count_monitors_alert_per_value() {
     assert_eq!(a[0].entity.as_ref().unwrap()[0].name, "clientIp");
 }
 
+/// Issue 12: the end of a recorded input, which stops a few seconds into its last interval, must
+/// not have that interval scored as if complete.
+#[test]
+fn closing_the_data_scores_only_the_intervals_it_covers_to_their_end() {
+    let mut e = Engine::new(&detection(Aggregation::Avg, 10), 1).unwrap();
+    for i in 0..5 {
+        e.observe(&doc(i * 60_000 + 10_000, false));
+    }
+    // The data stops two seconds into minute 5, on a record that would be an anomaly share of 1.
+    e.observe(&doc(5 * 60_000 + 2_000, true));
+    let r = results(e.close(5 * 60_000 + 2_001));
+    let starts: Vec<i64> = r.iter().map(|r| r.data_start_time / 60_000).collect();
+    assert_eq!(starts, [0, 1, 2, 3, 4], "minutes 0 to 4 close without their window delay; minute 5 is open");
+    assert!(results(e.close(5 * 60_000 + 2_001)).is_empty());
+    // Data that does reach the end of minute 5 completes it.
+    assert_eq!(results(e.close(6 * 60_000)).len(), 1);
+
+    // A count monitor's minute the data stops inside of is not counted either.
+    let mut e = Engine::new(&count_monitor(None), 1).unwrap();
+    for k in 0..3 {
+        e.observe(&Facts { timestamp_ms: 60_000 + k, rules: vec![RuleId::from_index(2)], ..Facts::default() });
+    }
+    assert!(alerts(&e.close(60_003)).is_empty(), "minute 1 is not over");
+    assert_eq!(alerts(&e.close(120_000)).len(), 1);
+}
+
 fn anomalous_at(execution_end_time: i64) -> AdResult {
     AdResult {
         detector_id: "d".into(),

@@ -12,6 +12,9 @@
 //!   [`SimConfig::seed`](sim::SimConfig::seed). Inside: the traffic model (`sim/traffic.rs`),
 //!   what each scenario does to it (`sim/apply.rs`) and the two record shapes, flat and AWS WAF
 //!   (`sim/record.rs`).
+//! - [`sim::inject`]: the same scenarios as records to merge into a recorded input, in its shape,
+//!   at its rate, reusing its requests ([`sim::observe::Observed`] reads what the input says of
+//!   itself), with their labels: `wafwatch run --input FILE --inject SPEC`.
 //! - [`scenario`]: the named attacks and outages, and the `NAME[@OFFSET][+DURATION][xINTENSITY]`
 //!   syntax of `--scenario`. [`model`]: every number and table of the traffic model.
 //! - [`sinks`]: where records go, one file per sink (stdout, files, S3, Firehose, OpenSearch

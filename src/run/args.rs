@@ -20,11 +20,9 @@ pub const DEFAULT_SCENARIOS: [&str; 7] = [
     "scanner@21h+10m",
 ];
 
-/// Options of `wafwatch run`.
-// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
-#[allow(rustdoc::broken_intra_doc_links)]
+/// The simulated traffic, as `run` simulates it and `tune` measures it.
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+pub struct Traffic {
     /// Seed of the simulation and of the forests: the same seed gives the same run.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -37,6 +35,16 @@ pub struct RunArgs {
     /// Start of the simulated time (RFC 3339).
     #[arg(long, default_value = DEFAULT_FROM, value_parser = parse_instant)]
     pub from: DateTime<Utc>,
+}
+
+/// Options of `wafwatch run`.
+// The doc comments double as --help text, where `NAME[@OFFSET]` must read as written.
+#[allow(rustdoc::broken_intra_doc_links)]
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The simulated traffic.
+    #[command(flatten)]
+    pub traffic: Traffic,
     /// Scenarios, NAME[@OFFSET][+DURATION][xINTENSITY], repeatable; replace the defaults (one
     /// every three hours from 3h: block-storm, error-burst, geo-anomaly, unknown-source,
     /// delete-burst, credential-stuffing, scanner).
@@ -56,9 +64,23 @@ pub struct RunArgs {
     pub summary_json: Option<PathBuf>,
     /// Run on your own logs instead of simulated traffic: NDJSON or text lines in the configured
     /// source format, gzip or not (real AWS WAF logs exported from S3 work with
-    /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored.
+    /// presets/aws-waf.toml); `-` is standard input. There is no ground truth, so nothing is scored
+    /// unless scenarios are injected (--inject).
     #[arg(long = "input", value_name = "FILE", num_args = 1.., conflicts_with_all = ["scenarios", "anomaly_rate", "exact_firehose"])]
     pub inputs: Vec<PathBuf>,
+    /// With --input: overlay a simulated scenario on your logs, NAME[@OFFSET][+DURATION][xINTENSITY]
+    /// as for --scenario, repeatable. OFFSET counts from the input's first timestamp; the scenario's
+    /// rate is relative to the input's mean rate; its requests copy your clients, URIs and user
+    /// agents and take the shape the configuration reads (flat or AWS WAF); your own records are
+    /// left as they are. The run is then scored like a simulated one (the summary's scenarios and
+    /// false_alerts_per_day; --warmup counts from the input's start). The inputs are read twice,
+    /// so they must be files.
+    #[arg(long = "inject", value_name = "SPEC", requires = "inputs", conflicts_with = "follow")]
+    pub injects: Vec<ScenarioSpec>,
+    /// Write the ground truth (the simulated or injected scenarios) here: one NDJSON object per
+    /// scenario, {"scenario", "start", "end", "fields", "records"}, as the simulator's --labels.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
     /// With --input: after reading the inputs, keep reading the last one as it grows (like
     /// `tail -f`) and alert as records arrive; intervals also close by the clock when traffic
     /// pauses. Ctrl-C stops, writes the report and exits 0.

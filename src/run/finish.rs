@@ -1,4 +1,4 @@
-//! The end of a run: the report, the summary file, and what the log says of them.
+//! The end of a run: the report, the summary and labels files, and what the log says of them.
 
 use std::path::PathBuf;
 
@@ -21,7 +21,7 @@ pub(crate) fn write(
     outputs: &Outputs<'_>,
     span: (i64, i64),
 ) -> Result<PathBuf, RunError> {
-    let html = report::html(summary, labels, &outputs.series, &outputs.alerts, detection, args.seed, span);
+    let html = report::html(summary, labels, &outputs.series, &outputs.alerts, detection, args.traffic.seed, span);
     let report_path = args.out.join("report.html");
     std::fs::write(&report_path, html).map_err(io(&report_path))?;
     if let Some(path) = &args.summary_json {
@@ -29,6 +29,14 @@ pub(crate) fn write(
         std::fs::write(path, text + "\n").map_err(io(path))?;
     }
     Ok(report_path)
+}
+
+/// Writes the ground truth to `--labels` when asked.
+pub(crate) fn write_labels(args: &RunArgs, labels: &[Label]) -> Result<(), RunError> {
+    match &args.labels {
+        Some(path) => std::fs::write(path, Label::ndjson(labels)).map_err(io(path)),
+        None => Ok(()),
+    }
 }
 
 /// Logs each scenario's score, and the Lambda handler's answers with `--exact-firehose`.

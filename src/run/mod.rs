@@ -6,7 +6,8 @@
 //! simulator's labels; or the same runs over the user's own logs (`--input`).
 //!
 //! The modules, in the order a run goes through them: [`args`] (the options), `simulated` or
-//! `inputs` (the two sources), [`outputs`] (where events go), [`samples`] (records shown with
+//! `inputs` (the two sources), [`inject`] (simulated scenarios merged into the inputs),
+//! [`outputs`] (where events go), [`samples`] (records shown with
 //! alerts), [`deliver`] (alerts to channels), [`exact`] (the Lambda handler on real Firehose
 //! events), [`score`] (against the labels), [`summary`] and [`report`] (what the run says).
 
@@ -15,7 +16,9 @@ pub mod deliver;
 mod error;
 pub mod exact;
 mod finish;
+pub mod inject;
 mod inputs;
+pub mod open;
 pub mod outputs;
 pub mod report;
 pub mod samples;
@@ -59,8 +62,8 @@ fn check_args(args: &RunArgs, config: &Config) -> Result<(), RunError> {
             "the configuration has no [[detector]] or [[monitor]]: there is nothing to detect with".into(),
         ));
     }
-    if args.inputs.is_empty() && !(args.rate.is_finite() && args.rate > 0.0) {
-        return Err(RunError::Usage(format!("--rate must be positive, got {}", args.rate)));
+    if args.inputs.is_empty() && !(args.traffic.rate.is_finite() && args.traffic.rate > 0.0) {
+        return Err(RunError::Usage(format!("--rate must be positive, got {}", args.traffic.rate)));
     }
     if args.inputs.is_empty() && detection.detectors.is_empty() {
         return Err(RunError::Usage("the configuration has no [[detector]]: there is nothing to detect with".into()));

@@ -134,20 +134,20 @@ pub(crate) fn run(
     deliverer: Option<Deliverer>,
 ) -> Result<Summary, RunError> {
     let started = Instant::now();
-    let start_ms = args.from.timestamp_millis();
-    let duration_ms = args.duration.as_millis() as i64;
+    let start_ms = args.traffic.from.timestamp_millis();
+    let duration_ms = args.traffic.duration.as_millis() as i64;
     let (rx, generator) = spawn_generator(SimConfig {
         start_ms,
         duration_ms: Some(duration_ms),
-        rate: args.rate,
-        seed: args.seed,
+        rate: args.traffic.rate,
+        seed: args.traffic.seed,
         format: OutputFormat::Flat,
         scenarios: args.scenarios_or_default(),
         anomaly_rate: args.anomaly_rate,
     });
     let mut outputs = Outputs::new(args, detection, deliverer)?;
     let pb = progress((duration_ms / 60_000).max(1) as u64);
-    let mut engine = Engine::new(detection, args.seed)?;
+    let mut engine = Engine::new(detection, args.traffic.seed)?;
     let mut samples = Samples::new(detection, args.samples, args.redacted_headers());
     let mut exact = if args.exact_firehose { Some(Exact::new()?) } else { None };
     let mut bad = 0u64;
@@ -160,10 +160,11 @@ pub(crate) fn run(
         samples.prune(SAMPLE_HORIZON_MS);
         pb.inc(1);
     }
-    outputs.handle(engine.finish(), &samples)?;
+    outputs.handle(engine.close(start_ms + duration_ms), &samples)?;
     pb.finish_and_clear();
     outputs.flush()?;
     let (labels, records) = generator.join().map_err(|_| RunError::Io("the simulator thread failed".into()))?;
+    super::finish::write_labels(args, &labels)?;
     if bad > 0 {
         tracing::warn!(records = bad, "Records failed to encode.");
     }

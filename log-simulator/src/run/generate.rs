@@ -175,10 +175,6 @@ async fn backfill(sim: &mut Simulation, sinks: &mut [Sink], pb: &ProgressBar) ->
 
 /// Writes the ground truth as NDJSON, one object per scenario.
 fn write_labels(path: &Path, labels: &[Label]) -> Result<(), RunError> {
-    let mut body = String::new();
-    for l in labels {
-        body.push_str(&serde_json::to_string(l).unwrap_or_default());
-        body.push('\n');
-    }
-    std::fs::write(path, body).map_err(|e| RunError::Io(format!("writing labels to {}: {e}", path.display())))
+    std::fs::write(path, Label::ndjson(labels))
+        .map_err(|e| RunError::Io(format!("writing labels to {}: {e}", path.display())))
 }

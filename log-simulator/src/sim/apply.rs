@@ -31,9 +31,31 @@ pub struct Label {
     pub records: u64,
 }
 
+impl Label {
+    /// The label of `kind` over `[start_ms, end_ms)` (whole seconds), having touched `records`.
+    pub(crate) fn new(kind: ScenarioKind, start_ms: i64, end_ms: i64, records: u64) -> Label {
+        let fmt = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        };
+        Label { scenario: kind.name(), start: fmt(start_ms), end: fmt(end_ms), fields: kind.fields(), records }
+    }
+
+    /// Labels as NDJSON, one object per scenario (the `--labels` file).
+    pub fn ndjson(labels: &[Label]) -> String {
+        let mut body = String::new();
+        for l in labels {
+            body.push_str(&serde_json::to_string(l).unwrap_or_default());
+            body.push('\n');
+        }
+        body
+    }
+}
+
 /// What a scenario does to each second of its window.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Effect {
+pub(crate) enum Effect {
     /// Changes each request already there with this probability.
     Overlay(f64),
     /// Adds this many requests per second (fractions carry over to the next second).
@@ -41,7 +63,7 @@ enum Effect {
 }
 
 /// How many attacker addresses `kind` draws before the run starts.
-fn attackers(kind: ScenarioKind) -> usize {
+pub(crate) fn attackers(kind: ScenarioKind) -> usize {
     match kind {
         ScenarioKind::BlockStorm => 50,
         ScenarioKind::GeoAnomaly => 200,
@@ -52,7 +74,7 @@ fn attackers(kind: ScenarioKind) -> usize {
 }
 
 /// What `kind` does to each second, at `rate` requests per second and intensity `i`.
-fn effect(kind: ScenarioKind, rate: f64, i: f64) -> Effect {
+pub(crate) fn effect(kind: ScenarioKind, rate: f64, i: f64) -> Effect {
     match kind {
         ScenarioKind::UnknownSource => Effect::Overlay((0.25 * i).min(1.0)),
         ScenarioKind::ErrorBurst => Effect::Overlay((0.30 * i).min(1.0)),
@@ -67,7 +89,7 @@ fn effect(kind: ScenarioKind, rate: f64, i: f64) -> Effect {
 /// What `kind` does to one request: an overlay changes a request already there; a scenario that
 /// adds requests turns an ordinary one (already an ALLOW from the first source) into its own.
 /// `pool` holds the scenario's attacker addresses.
-fn change(kind: ScenarioKind, r: &mut Request, pool: &[u32], rng: &mut StdRng) {
+pub(crate) fn change(kind: ScenarioKind, r: &mut Request, pool: &[u32], rng: &mut StdRng) {
     match kind {
         ScenarioKind::UnknownSource => r.source = "-",
         ScenarioKind::ErrorBurst => {
@@ -189,18 +211,7 @@ impl ActiveScenario {
 
     /// The label so far of a run that started at `run_start_ms`.
     pub(crate) fn label(&self, run_start_ms: i64) -> Label {
-        let fmt = |ms: i64| {
-            chrono::DateTime::from_timestamp_millis(ms)
-                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                .unwrap_or_default()
-        };
-        Label {
-            scenario: self.spec.kind.name(),
-            start: fmt(run_start_ms + self.start_s * 1000),
-            end: fmt(run_start_ms + self.end_s * 1000),
-            fields: self.spec.kind.fields(),
-            records: self.records,
-        }
+        Label::new(self.spec.kind, run_start_ms + self.start_s * 1000, run_start_ms + self.end_s * 1000, self.records)
     }
 }
 

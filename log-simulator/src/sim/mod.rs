@@ -9,6 +9,8 @@
 //! requests are then sorted by time and written in the chosen shape (`record`).
 
 mod apply;
+pub mod inject;
+pub mod observe;
 mod record;
 mod traffic;
 

@@ -95,6 +95,18 @@ pub(crate) fn one<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
     items[rng.random_range(0..items.len())]
 }
 
+/// Draws a public-looking unicast address (avoiding 0/8, 10/8, 127/8 and 224+/3, and the first
+/// octets of the other private ranges).
+pub(crate) fn public_address(rng: &mut StdRng) -> [u8; 4] {
+    let a = loop {
+        let a: u8 = rng.random_range(1..224);
+        if a != 10 && a != 127 && a != 100 && a != 172 && a != 192 {
+            break a;
+        }
+    };
+    [a, rng.random(), rng.random(), rng.random_range(1..255)]
+}
+
 /// The id of the `counter`th request of a run: SplitMix64, so that ids do not consume the
 /// generator's randomness.
 pub(crate) fn request_id(seed: u64, counter: u64) -> u64 {
@@ -126,16 +138,9 @@ impl Population {
         population
     }
 
-    /// Draws a new public-looking unicast address (avoiding 0/8, 10/8, 127/8 and 224+/3, and the
-    /// first octets of the other private ranges); returns its index.
+    /// Draws a new public-looking address ([`public_address`]); returns its index.
     pub(crate) fn new_ip(&mut self, rng: &mut StdRng) -> u32 {
-        let a = loop {
-            let a: u8 = rng.random_range(1..224);
-            if a != 10 && a != 127 && a != 100 && a != 172 && a != 192 {
-                break a;
-            }
-        };
-        self.ips.push([a, rng.random(), rng.random(), rng.random_range(1..255)]);
+        self.ips.push(public_address(rng));
         (self.ips.len() - 1) as u32
     }
 
