@@ -250,7 +250,10 @@ mod tests {
             parse("[[encode]]\nfield = \"/a\"\ncolumns = [{ name = \"x\", valeus = [\"A\"] }]\n", Origin::Bundled)
                 .unwrap_err()
                 .to_string();
-        assert!(err.contains("unknown field `valeus`, expected one of `name`, `values`, `otherwise`"), "{err}");
+        assert!(
+            err.contains("unknown field `valeus`, expected one of `name`, `values`, `prefixes`, `regex`, `otherwise`"),
+            "{err}"
+        );
     }
 
     #[test]
