@@ -222,6 +222,21 @@ impl Transform {
         &self.fields
     }
 
+    /// The members the `[[encode]]` fields read that the index maps as keywords, as JSON pointers:
+    /// a plain field itself; for `each`, the member inside the elements (`/labels/name`, which
+    /// OpenSearch maps as `labels.name` for every element); nothing for a `where` lookup, whose
+    /// array (the headers) mixes values of different names.
+    pub fn keyword_members(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter_map(|f| match &f.shape {
+                FieldShape::Value => Some(f.pointer.as_str().to_owned()),
+                FieldShape::Each { member } => Some(format!("{}{}", f.pointer, member)),
+                FieldShape::Select { .. } => None,
+            })
+            .collect()
+    }
+
     /// The indicator columns, in output order (`columns()[id.index()]` is the column `id`).
     pub fn columns(&self) -> &[Column] {
         &self.columns
