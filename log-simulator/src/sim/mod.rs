@@ -11,6 +11,7 @@
 mod apply;
 mod record;
 mod traffic;
+mod waf_attacks;
 
 use rand::prelude::*;
 
