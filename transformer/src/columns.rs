@@ -2,7 +2,7 @@
 //! matchers (exact values, prefixes, regular expressions), applied to one value, to the element an
 //! array holds under a name, or to every element of an array.
 
-use regex::{RegexSet, SetMatches};
+use regex::Regex;
 
 use crate::extract::{Extracted, ListId, SlotId};
 use crate::values::ValueSet;
@@ -23,8 +23,9 @@ pub(crate) enum Source {
 pub(crate) enum Matcher {
     Values(ValueSet),
     Prefixes(Box<[Box<str>]>),
-    /// Pattern number `k` of the field's regex set.
-    Regex(usize),
+    /// Tested alone, only when no earlier column matched a single value: `is_match` stops at the
+    /// first match, and a `RegexSet` would allocate its answer for every value.
+    Regex(Regex),
 }
 
 /// One field's columns, compiled.
@@ -33,40 +34,33 @@ pub(crate) struct FieldEncoder {
     pub(crate) source: Source,
     /// (matcher, column index), in column order.
     pub(crate) matchers: Vec<(Matcher, usize)>,
-    /// Every `regex` column of the field, in one set: a value is scanned once.
-    pub(crate) regexes: Option<RegexSet>,
     pub(crate) ignore_case: bool,
     pub(crate) otherwise: Option<usize>,
 }
 
 impl FieldEncoder {
-    /// Whether `matcher` matches `v`; `set` caches the regex set's answer for `v`.
+    /// Whether `matcher` matches `v`.
     #[inline]
-    fn hit(&self, matcher: &Matcher, v: &str, set: &mut Option<SetMatches>) -> bool {
+    fn hit(&self, matcher: &Matcher, v: &str) -> bool {
         match matcher {
             Matcher::Values(values) => values.matches(v),
             Matcher::Prefixes(prefixes) => prefixes.iter().any(|p| has_prefix(v, p, self.ignore_case)),
-            Matcher::Regex(k) => match &self.regexes {
-                Some(regexes) => set.get_or_insert_with(|| regexes.matches(v)).matched(*k),
-                None => false,
-            },
+            Matcher::Regex(re) => re.is_match(v),
         }
     }
 
     /// The first column, in order, whose matcher matches `v`.
     #[inline]
     fn first(&self, v: &str) -> Option<usize> {
-        let mut set = None;
-        self.matchers.iter().find(|(m, _)| self.hit(m, v, &mut set)).map(|(_, col)| *col)
+        self.matchers.iter().find(|(m, _)| self.hit(m, v)).map(|(_, col)| *col)
     }
 
     /// Sets every column whose matcher matches `v`; returns whether any did.
     #[inline]
     fn all(&self, v: &str, on: &mut [bool]) -> bool {
-        let mut set = None;
         let mut any = false;
         for (m, col) in &self.matchers {
-            if self.hit(m, v, &mut set) {
+            if self.hit(m, v) {
                 on[*col] = true;
                 any = true;
             }

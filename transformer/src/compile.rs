@@ -2,7 +2,7 @@
 //! (the extractor fills them all in one pass), a value set per column, the bytes written before
 //! each column, and the rules grouped into one regex set per target.
 
-use regex::RegexSet;
+use regex::Regex;
 use wafwatch_config::ConfigError;
 use wafwatch_config::pointer::Pointer;
 use wafwatch_config::transform::{ColumnValues, EncodedField, FieldShape, Target, Transform};
@@ -138,10 +138,9 @@ fn source(f: &EncodedField, slots: &mut Slots) -> Pending {
     }
 }
 
-/// One field's matchers, its `regex` columns compiled into one set.
+/// One field's matchers, in column order.
 fn field(cfg: &Transform, f: &EncodedField, source: Source) -> Result<FieldEncoder, ConfigError> {
     let mut matchers = Vec::new();
-    let mut patterns = Vec::new();
     let mut otherwise = None;
     for id in &f.columns {
         let matcher = match &cfg.columns()[id.index()].values {
@@ -149,10 +148,12 @@ fn field(cfg: &Transform, f: &EncodedField, source: Source) -> Result<FieldEncod
                 Matcher::Values(ValueSet::new(values.iter().map(String::as_str), f.ignore_case))
             }
             ColumnValues::Prefixes(prefixes) => Matcher::Prefixes(prefixes.iter().map(|p| p.as_str().into()).collect()),
-            ColumnValues::Regex(pattern) => {
-                patterns.push(pattern.as_str());
-                Matcher::Regex(patterns.len() - 1)
-            }
+            ColumnValues::Regex(pattern) => Matcher::Regex(Regex::new(pattern).map_err(|e| {
+                ConfigError::one(
+                    f.pointer.as_str(),
+                    format!("the regular expression `{pattern}` does not compile: {e}"),
+                )
+            })?),
             ColumnValues::Otherwise => {
                 otherwise = Some(id.index());
                 continue;
@@ -160,16 +161,7 @@ fn field(cfg: &Transform, f: &EncodedField, source: Source) -> Result<FieldEncod
         };
         matchers.push((matcher, id.index()));
     }
-    let regexes = match patterns.is_empty() {
-        true => None,
-        false => Some(RegexSet::new(&patterns).map_err(|e| {
-            ConfigError::one(
-                f.pointer.as_str(),
-                format!("the columns' regular expressions do not compile together: {e}"),
-            )
-        })?),
-    };
-    Ok(FieldEncoder { source, matchers, regexes, ignore_case: f.ignore_case, otherwise })
+    Ok(FieldEncoder { source, matchers, ignore_case: f.ignore_case, otherwise })
 }
 
 fn condition(c: &wafwatch_config::transform::Condition, slots: &mut Slots) -> Condition {

@@ -20,6 +20,9 @@ use wafwatch_config::pointer::Pointer;
 /// Index of a value the extractor pulls out of each record: one slot per distinct pointer.
 pub(crate) type SlotId = usize;
 
+/// Rows reserved at once when a list gets its first element.
+const ROWS_RESERVED: usize = 8;
+
 /// Index of an array read element by element: one list per distinct array pointer.
 pub(crate) type ListId = usize;
 
@@ -242,6 +245,10 @@ impl<'de> Walk<'_, '_, 'de> {
         read: impl FnOnce(Walk<'_, '_, 'de>) -> Result<Option<()>, E>,
     ) -> Result<bool, E> {
         let mut rows = std::mem::take(&mut lists[element.list]);
+        if rows.capacity() == 0 {
+            // Most arrays a WAF log holds have a few elements: one allocation for them.
+            rows.reserve(ROWS_RESERVED * element.width);
+        }
         let start = rows.len();
         rows.resize(start + element.width, Value::Missing);
         let walk = Walk { node: &element.root, values: &mut rows[start..], lists: &mut [], reserved: None, clash };

@@ -147,6 +147,14 @@ impl Transformer {
         Ok(Transformer { cfg, compiled })
     }
 
+    /// How many bytes a document grows by, for sizing buffers: every column, `@timestamp`, and
+    /// room for a rule name and a severity when rules are configured.
+    pub fn growth_estimate(&self) -> usize {
+        let columns: usize = self.compiled.column_prefixes.iter().map(|p| p.len() + 1).sum();
+        let rules = if self.compiled.rules.is_empty() { 0 } else { 64 };
+        columns + ",\"@timestamp\":\"2026-01-01T00:00:00.000Z\"".len() + rules
+    }
+
     /// The configuration this transformer runs.
     pub fn config(&self) -> &Transform {
         &self.cfg
