@@ -55,3 +55,4 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod sinks;
+pub mod webacl;

@@ -21,11 +21,21 @@ pub enum ScenarioKind {
     CredentialStuffing,
     /// One IP sweeping many URIs, mostly answered 404.
     Scanner,
+    /// A SQL injection campaign: the SQL database rule group blocks most, counts the rest.
+    SqlInjection,
+    /// A surge of one Bot Control category: a scraping framework from many addresses.
+    BotSurge,
+    /// A flood over a rate-based rule's limit, blocked with 429.
+    RateFlood,
+    /// Credential stuffing through residential proxies that Account Takeover Prevention labels.
+    AtpStuffing,
+    /// A new TLS fingerprint spreading over many addresses, claiming a browser's User-Agent.
+    NewFingerprint,
 }
 
 impl ScenarioKind {
-    /// Every scenario, in the order `log-simulator scenarios` lists them.
-    pub const ALL: [ScenarioKind; 7] = [
+    /// The seven scenarios of the seed, which both record shapes show.
+    pub const SEED: [ScenarioKind; 7] = [
         ScenarioKind::BlockStorm,
         ScenarioKind::UnknownSource,
         ScenarioKind::ErrorBurst,
@@ -34,6 +44,27 @@ impl ScenarioKind {
         ScenarioKind::CredentialStuffing,
         ScenarioKind::Scanner,
     ];
+
+    /// The scenarios only the AWS WAF shape's verdicts reveal.
+    pub const VERDICTS: [ScenarioKind; 5] = [
+        ScenarioKind::SqlInjection,
+        ScenarioKind::BotSurge,
+        ScenarioKind::RateFlood,
+        ScenarioKind::AtpStuffing,
+        ScenarioKind::NewFingerprint,
+    ];
+
+    /// Every scenario, in the order `log-simulator scenarios` lists them: [`Self::SEED`], then
+    /// [`Self::VERDICTS`].
+    pub const ALL: [ScenarioKind; 12] = {
+        let mut all = [ScenarioKind::BlockStorm; 12];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < Self::SEED.len() { Self::SEED[i] } else { Self::VERDICTS[i - Self::SEED.len()] };
+            i += 1;
+        }
+        all
+    };
 
     /// The name used on the command line and in labels.
     pub fn name(self) -> &'static str {
@@ -45,6 +76,11 @@ impl ScenarioKind {
             ScenarioKind::DeleteBurst => "delete-burst",
             ScenarioKind::CredentialStuffing => "credential-stuffing",
             ScenarioKind::Scanner => "scanner",
+            ScenarioKind::SqlInjection => "sql-injection",
+            ScenarioKind::BotSurge => "bot-surge",
+            ScenarioKind::RateFlood => "rate-flood",
+            ScenarioKind::AtpStuffing => "atp-stuffing",
+            ScenarioKind::NewFingerprint => "new-fingerprint",
         }
     }
 
@@ -62,10 +98,24 @@ impl ScenarioKind {
             }
             ScenarioKind::CredentialStuffing => "failed logins (POST /login, 401) from 4 IPs (+20% x intensity)",
             ScenarioKind::Scanner => "one IP sweeping hundreds of URIs, answered 404 (+15% x intensity)",
+            ScenarioKind::SqlInjection => {
+                "sqlmap from 20 IPs on /api/search; the SQL database group blocks 75%, counts the rest (+10% x intensity)"
+            }
+            ScenarioKind::BotSurge => {
+                "a scraping framework from 150 IPs, labelled bot:category:scraping_framework (+25% x intensity)"
+            }
+            ScenarioKind::RateFlood => "8 IPs over the rate-based rule's limit, blocked with 429 (+40% x intensity)",
+            ScenarioKind::AtpStuffing => {
+                "logins from 120 proxy IPs with browser agents, labelled by ATP, 40% blocked (+10% x intensity)"
+            }
+            ScenarioKind::NewFingerprint => {
+                "an unseen JA3/JA4 from 300 IPs claiming Chrome, all allowed (+15% x intensity)"
+            }
         }
     }
 
-    /// The indicator columns of the default configuration this scenario should move.
+    /// The indicator columns this scenario should move: the default configuration's for the seed's
+    /// seven, `presets/aws-waf.toml`'s verdict columns for the others.
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             ScenarioKind::BlockStorm => &["B_action", "B_httpstatus"],
@@ -75,6 +125,11 @@ impl ScenarioKind {
             ScenarioKind::DeleteBurst => &["uncommon_method"],
             ScenarioKind::CredentialStuffing => &["B_httpstatus"],
             ScenarioKind::Scanner => &["B_httpstatus"],
+            ScenarioKind::SqlInjection => &["L_injection"],
+            ScenarioKind::BotSurge => &["L_bot_scraping", "L_bot_category"],
+            ScenarioKind::RateFlood => &["R_rate_limited", "B_action"],
+            ScenarioKind::AtpStuffing => &["L_atp"],
+            ScenarioKind::NewFingerprint => &["UNK_ja4"],
         }
     }
 

@@ -207,7 +207,12 @@ fn scenarios_are_listed_one_a_line() {
             "geo-anomaly",
             "delete-burst",
             "credential-stuffing",
-            "scanner"
+            "scanner",
+            "sql-injection",
+            "bot-surge",
+            "rate-flood",
+            "atp-stuffing",
+            "new-fingerprint"
         ]
     );
 }

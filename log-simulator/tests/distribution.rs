@@ -79,10 +79,11 @@ fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
     assert_ne!(a.data, c.data);
 }
 
-/// Each scenario's records are exactly the ones its label counts, all inside its window.
+/// Each scenario's records are exactly the ones its label counts, all inside its window (the
+/// seed's seven, in the flat shape; `verdicts.rs` checks the others in the AWS WAF shape).
 #[test]
 fn scenario_windows_and_labels_match_the_records() {
-    let scenarios: Vec<_> = ScenarioKind::ALL
+    let scenarios: Vec<_> = ScenarioKind::SEED
         .iter()
         .enumerate()
         .map(|(i, k)| format!("{}@{}m+5m", k.name(), 5 + i * 7).parse().unwrap())

@@ -5,6 +5,9 @@
 //! JSON text (so `404` matches `"404"` and `1.50` stays `1.50`); objects and arrays count as
 //! missing. The top-level member names are checked against the names the transformer will add, so
 //! a document can never carry a member twice.
+//!
+//! An array can also be read element by element (a *list*): for each element, the members at
+//! pointers relative to the element are read into one row of that list, in the same pass.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +19,31 @@ use wafwatch_config::pointer::Pointer;
 
 /// Index of a value the extractor pulls out of each record: one slot per distinct pointer.
 pub(crate) type SlotId = usize;
+
+/// Rows reserved at once when a list gets its first element.
+const ROWS_RESERVED: usize = 8;
+
+/// Index of an array read element by element: one list per distinct array pointer.
+pub(crate) type ListId = usize;
+
+/// An array to read element by element, and the members to read inside each element (each row
+/// of the list holds their values, in this order).
+#[derive(Debug, Clone)]
+pub(crate) struct ListSpec {
+    pub(crate) array: Pointer,
+    pub(crate) members: Vec<Pointer>,
+}
+
+/// What one pass read: the value of each slot, and the rows of each list.
+#[derive(Debug)]
+pub(crate) struct Extracted<'a> {
+    /// By [`SlotId`].
+    pub(crate) values: Vec<Value<'a>>,
+    /// By [`ListId`]: one row per element of the array, each `members.len()` values long, flat.
+    pub(crate) lists: Vec<Vec<Value<'a>>>,
+    /// The first top-level member whose name is reserved.
+    pub(crate) clash: Option<String>,
+}
 
 /// A value read from a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,12 +72,23 @@ impl Value<'_> {
 pub(crate) struct PathTrie {
     root: Node,
     slots: usize,
+    lists: usize,
 }
 
 #[derive(Debug, Clone, Default)]
 struct Node {
     slot: Option<SlotId>,
     children: Vec<(Box<str>, Node)>,
+    /// When this member is an array read element by element.
+    element: Option<Box<Element>>,
+}
+
+/// How each element of a list's array is read: a trie of its own, whose slots index the row.
+#[derive(Debug, Clone)]
+struct Element {
+    list: ListId,
+    width: usize,
+    root: Node,
 }
 
 impl Node {
@@ -59,24 +98,40 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The node at `p` below this one, created as needed.
+    fn at(&mut self, p: &Pointer) -> &mut Node {
+        let mut node = self;
+        for tok in p.tokens() {
+            let pos = match node.children.iter().position(|(k, _)| **k == **tok) {
+                Some(pos) => pos,
+                None => {
+                    node.children.push((tok.as_str().into(), Node::default()));
+                    node.children.len() - 1
+                }
+            };
+            node = &mut node.children[pos].1;
+        }
+        node
+    }
+}
+
 impl PathTrie {
-    pub(crate) fn build(pointers: &[Pointer]) -> Self {
+    /// The trie reading `pointers` (slot `i` is `pointers[i]`) and `lists` (list `i` is `lists[i]`,
+    /// whose arrays must be distinct).
+    pub(crate) fn build(pointers: &[Pointer], lists: &[ListSpec]) -> Self {
         let mut root = Node::default();
         for (slot, p) in pointers.iter().enumerate() {
-            let mut node = &mut root;
-            for tok in p.tokens() {
-                let pos = match node.children.iter().position(|(k, _)| **k == **tok) {
-                    Some(pos) => pos,
-                    None => {
-                        node.children.push((tok.as_str().into(), Node::default()));
-                        node.children.len() - 1
-                    }
-                };
-                node = &mut node.children[pos].1;
-            }
-            node.slot = Some(slot);
+            root.at(p).slot = Some(slot);
         }
-        PathTrie { root, slots: pointers.len() }
+        for (list, spec) in lists.iter().enumerate() {
+            let mut element = Element { list, width: spec.members.len(), root: Node::default() };
+            for (slot, p) in spec.members.iter().enumerate() {
+                element.root.at(p).slot = Some(slot);
+            }
+            root.at(&spec.array).element = Some(Box::new(element));
+        }
+        PathTrie { root, slots: pointers.len(), lists: lists.len() }
     }
 }
 
@@ -89,14 +144,9 @@ pub(crate) enum ExtractError {
     Json(serde_json::Error),
 }
 
-/// Reads the configured members of `text`, which must hold exactly one JSON object.
-///
-/// Returns the values by slot and the first top-level member whose name is in `reserved`.
-pub(crate) fn extract<'a>(
-    text: &'a str,
-    trie: &PathTrie,
-    reserved: &[String],
-) -> Result<(Vec<Value<'a>>, Option<String>), ExtractError> {
+/// Reads the configured members of `text`, which must hold exactly one JSON object, and notes
+/// the first top-level member whose name is in `reserved`.
+pub(crate) fn extract<'a>(text: &'a str, trie: &PathTrie, reserved: &[String]) -> Result<Extracted<'a>, ExtractError> {
     if !text.trim_start().starts_with('{') {
         // Only on the failure path: say whether it is JSON at all.
         return Err(match serde_json::from_str::<IgnoredAny>(text) {
@@ -104,13 +154,19 @@ pub(crate) fn extract<'a>(
             Err(e) => ExtractError::Json(e),
         });
     }
-    let mut values = vec![Value::Missing; trie.slots];
-    let mut clash = None;
+    let mut out = Extracted { values: vec![Value::Missing; trie.slots], lists: Vec::new(), clash: None };
+    out.lists.resize_with(trie.lists, Vec::new);
     let mut de = serde_json::Deserializer::from_str(text);
-    let walk = Walk { node: &trie.root, values: &mut values, reserved: Some(reserved), clash: &mut clash };
+    let walk = Walk {
+        node: &trie.root,
+        values: &mut out.values,
+        lists: &mut out.lists,
+        reserved: Some(reserved),
+        clash: &mut out.clash,
+    };
     de.deserialize_map(walk).map_err(ExtractError::Json)?;
     de.end().map_err(ExtractError::Json)?;
-    Ok((values, clash))
+    Ok(out)
 }
 
 fn classify(raw: &RawValue) -> Result<Value<'_>, serde_json::Error> {
@@ -154,6 +210,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 struct Walk<'t, 's, 'de> {
     node: &'t Node,
     values: &'s mut [Value<'de>],
+    lists: &'s mut [Vec<Value<'de>>],
     /// Checked at the top level only.
     reserved: Option<&'t [String]>,
     clash: &'s mut Option<String>,
@@ -164,18 +221,43 @@ impl<'de> Walk<'_, '_, 'de> {
     fn visit_child<E: de::Error>(
         child: &Node,
         values: &mut [Value<'de>],
+        lists: &mut [Vec<Value<'de>>],
         clash: &mut Option<String>,
-        raw: Option<&'de RawValue>,
+        raw: &'de RawValue,
     ) -> Result<(), E> {
-        let Some(raw) = raw else { return Ok(()) };
         if let Some(slot) = child.slot {
             values[slot] = classify(raw).map_err(E::custom)?;
         }
-        if !child.children.is_empty() && matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) {
+        let nested = !child.children.is_empty() || child.element.is_some();
+        if nested && matches!(raw.get().as_bytes().first(), Some(b'{' | b'[')) {
             let mut de = serde_json::Deserializer::from_str(raw.get());
-            Walk { node: child, values, reserved: None, clash }.deserialize(&mut de).map_err(E::custom)?;
+            Walk { node: child, values, lists, reserved: None, clash }.deserialize(&mut de).map_err(E::custom)?;
         }
         Ok(())
+    }
+
+    /// Appends one row to `element`'s list and lets `read` fill it from the next element; the row
+    /// is taken back when there was no next element. Returns whether there was one.
+    fn read_row<E>(
+        element: &Element,
+        lists: &mut [Vec<Value<'de>>],
+        clash: &mut Option<String>,
+        read: impl FnOnce(Walk<'_, '_, 'de>) -> Result<Option<()>, E>,
+    ) -> Result<bool, E> {
+        let mut rows = std::mem::take(&mut lists[element.list]);
+        if rows.capacity() == 0 {
+            // Most arrays a WAF log holds have a few elements: one allocation for them.
+            rows.reserve(ROWS_RESERVED * element.width);
+        }
+        let start = rows.len();
+        rows.resize(start + element.width, Value::Missing);
+        let walk = Walk { node: &element.root, values: &mut rows[start..], lists: &mut [], reserved: None, clash };
+        let read = read(walk);
+        if !matches!(read, Ok(Some(()))) {
+            rows.truncate(start);
+        }
+        lists[element.list] = rows;
+        read.map(|r| r.is_some())
     }
 }
 
@@ -204,10 +286,12 @@ impl<'de> Visitor<'de> for Walk<'_, '_, 'de> {
             match self.node.child(&key) {
                 Some(child) if child.slot.is_some() => {
                     let raw: &'de RawValue = map.next_value()?;
-                    Self::visit_child::<A::Error>(child, self.values, self.clash, Some(raw))?;
+                    Self::visit_child::<A::Error>(child, self.values, self.lists, self.clash, raw)?;
                 }
                 Some(child) => {
-                    map.next_value_seed(Walk { node: child, values: self.values, reserved: None, clash: self.clash })?;
+                    let walk =
+                        Walk { node: child, values: self.values, lists: self.lists, reserved: None, clash: self.clash };
+                    map.next_value_seed(walk)?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -218,26 +302,30 @@ impl<'de> Visitor<'de> for Walk<'_, '_, 'de> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let mut index = 0usize;
+        let Walk { node, values, lists, clash, .. } = self;
         let mut buf = itoa_buf();
-        loop {
-            let key = fmt_index(&mut buf, index);
-            match self.node.child(key) {
-                Some(child) => {
-                    let raw: Option<&'de RawValue> = seq.next_element()?;
-                    if raw.is_none() {
-                        return Ok(());
+        for index in 0usize.. {
+            // Elements are named by their index only when the configuration names one.
+            let child = if node.children.is_empty() { None } else { node.child(fmt_index(&mut buf, index)) };
+            let more = match (child, node.element.as_deref()) {
+                (None, None) => seq.next_element::<IgnoredAny>()?.is_some(),
+                (None, Some(element)) => Self::read_row(element, lists, clash, |walk| seq.next_element_seed(walk))?,
+                (Some(child), element) => {
+                    let Some(raw) = seq.next_element::<&'de RawValue>()? else { return Ok(()) };
+                    Self::visit_child::<A::Error>(child, values, lists, clash, raw)?;
+                    if let Some(element) = element {
+                        let mut de = serde_json::Deserializer::from_str(raw.get());
+                        Self::read_row(element, lists, clash, |walk| walk.deserialize(&mut de).map(Some))
+                            .map_err(<A::Error as de::Error>::custom)?;
                     }
-                    Self::visit_child::<A::Error>(child, self.values, self.clash, raw)?;
+                    true
                 }
-                None => {
-                    if seq.next_element::<IgnoredAny>()?.is_none() {
-                        return Ok(());
-                    }
-                }
+            };
+            if !more {
+                break;
             }
-            index += 1;
         }
+        Ok(())
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<(), E> {
@@ -276,14 +364,64 @@ mod tests {
     use super::*;
 
     fn run<'a>(text: &'a str, pointers: &[&str], reserved: &[&str]) -> (Vec<Value<'a>>, Option<String>) {
-        let ps: Vec<Pointer> = pointers.iter().map(|p| Pointer::parse(p).unwrap()).collect();
-        let trie = PathTrie::build(&ps);
+        let got = run_lists(text, pointers, &[], reserved);
+        (got.values, got.clash)
+    }
+
+    fn run_lists<'a>(text: &'a str, pointers: &[&str], lists: &[(&str, &[&str])], reserved: &[&str]) -> Extracted<'a> {
+        let parse = |p: &&str| Pointer::parse(p).unwrap();
+        let ps: Vec<Pointer> = pointers.iter().map(parse).collect();
+        let specs: Vec<ListSpec> = lists
+            .iter()
+            .map(|(array, members)| ListSpec { array: parse(array), members: members.iter().map(parse).collect() })
+            .collect();
+        let trie = PathTrie::build(&ps, &specs);
         let reserved: Vec<String> = reserved.iter().map(|s| s.to_string()).collect();
         match extract(text, &trie, &reserved) {
             Ok(v) => v,
             Err(ExtractError::NotObject) => panic!("not an object"),
             Err(ExtractError::Json(e)) => panic!("{e}"),
         }
+    }
+
+    fn texts<'a>(row: &'a [Value<'a>]) -> Vec<Option<&'a str>> {
+        row.iter().map(Value::text).collect()
+    }
+
+    #[test]
+    fn lists_read_one_row_per_element() {
+        let text = r#"{"labels":[{"name":"a:b"},{"x":1},"s",7,null,{"name":"c\u0041","deep":{"k":true}}],"n":2}"#;
+        let got = run_lists(text, &["/n"], &[("/labels", &["/name", "/deep/k"])], &[]);
+        assert_eq!(got.values[0], Value::Literal("2"));
+        let rows: Vec<_> = got.lists[0].chunks(2).map(texts).collect();
+        assert_eq!(
+            rows,
+            [
+                vec![Some("a:b"), None],
+                vec![None, None],
+                vec![None, None],
+                vec![None, None],
+                vec![None, None],
+                vec![Some("cA"), Some("true")]
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_empty_and_non_array_lists_have_no_rows() {
+        for text in [r#"{"a":1}"#, r#"{"labels":[]}"#, r#"{"labels":null}"#, r#"{"labels":{"name":"x"}}"#] {
+            let got = run_lists(text, &[], &[("/labels", &["/name"])], &[]);
+            assert!(got.lists[0].is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_list_nested_in_objects_and_an_indexed_element_are_both_read() {
+        let text = r#"{"r":{"h":[{"n":"Host","v":"x"},{"n":"User-Agent","v":"curl/8"}]}}"#;
+        let got = run_lists(text, &["/r/h/1/v", "/r/h"], &[("/r/h", &["/n", "/v"])], &[]);
+        assert_eq!(got.values[0].text(), Some("curl/8"));
+        assert_eq!(got.values[1], Value::Missing);
+        assert_eq!(texts(&got.lists[0]), [Some("Host"), Some("x"), Some("User-Agent"), Some("curl/8")]);
     }
 
     #[test]
@@ -322,7 +460,7 @@ mod tests {
 
     #[test]
     fn invalid_or_trailing_json_is_an_error() {
-        let trie = PathTrie::build(&[]);
+        let trie = PathTrie::build(&[], &[]);
         for bad in [r#"{"a":1"#, r#"{"a":1}{"b":2}"#, r#"{"a":tru}"#, r#"{"a":"\x"}"#] {
             assert!(matches!(extract(bad, &trie, &[]), Err(ExtractError::Json(_))), "{bad}");
         }

@@ -28,6 +28,7 @@
 //! The crate stays lean because the Lambda links it: no OpenSearch client, no forest.
 
 pub mod cli;
+mod columns;
 mod compile;
 mod extract;
 pub mod firehose;

@@ -16,6 +16,7 @@ use wafwatch_config::pointer::Pointer;
 use wafwatch_config::transform::{Destination, Format, MessageFormat, RuleId, Transform};
 use wafwatch_config::{ConfigError, Severity};
 
+use crate::columns;
 use crate::compile::Compiled;
 use crate::extract::{ExtractError, Value, extract};
 use crate::limits::MAX_RECORD_BYTES;
@@ -146,6 +147,14 @@ impl Transformer {
         Ok(Transformer { cfg, compiled })
     }
 
+    /// How many bytes a document grows by, for sizing buffers: every column, `@timestamp`, and
+    /// room for a rule name and a severity when rules are configured.
+    pub fn growth_estimate(&self) -> usize {
+        let columns: usize = self.compiled.column_prefixes.iter().map(|p| p.len() + 1).sum();
+        let rules = if self.compiled.rules.is_empty() { 0 } else { 64 };
+        columns + ",\"@timestamp\":\"2026-01-01T00:00:00.000Z\"".len() + rules
+    }
+
     /// The configuration this transformer runs.
     pub fn config(&self) -> &Transform {
         &self.cfg
@@ -225,13 +234,15 @@ impl Transformer {
         if body.is_empty() {
             return Err(RecordError::Empty);
         }
-        let (values, clash) = extract(body, &self.compiled.trie, &self.compiled.reserved).map_err(|e| match e {
+        let got = extract(body, &self.compiled.trie, &self.compiled.reserved).map_err(|e| match e {
             ExtractError::NotObject => RecordError::NotObject,
             ExtractError::Json(e) => RecordError::NotJson(e),
         })?;
-        if let Some(member) = clash {
+        if let Some(member) = got.clash {
             return Err(RecordError::Clash(member));
         }
+        let on = columns::decide(&self.compiled.fields, &got, self.compiled.column_prefixes.len());
+        let values = got.values;
         let millis = self.event_time(&values[self.compiled.timestamp], fallback_ms)?;
 
         let start = out.len();
@@ -245,7 +256,6 @@ impl Transformer {
         }
         let mut members =
             Members { empty: out[start..].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') };
-        let on = self.columns(&values);
         for (prefix, is_on) in self.compiled.column_prefixes.iter().zip(&on) {
             members.add(out, prefix);
             out.push(if *is_on { b'1' } else { b'0' });
@@ -279,23 +289,6 @@ impl Transformer {
             Value::Str(s) => time::millis_from_str(s).ok_or_else(|| self.bad_timestamp(format!("the string {s:?}"))),
             Value::Literal(t) => time::millis_from_number(t).ok_or_else(|| self.bad_timestamp(format!("`{t}`"))),
         }
-    }
-
-    /// Each column's value: the column whose values the field matches, or its field's
-    /// `otherwise` column.
-    #[inline]
-    fn columns(&self, values: &[Value<'_>]) -> Vec<bool> {
-        let mut on = vec![false; self.compiled.column_prefixes.len()];
-        for f in &self.compiled.fields {
-            let hit = values[f.slot]
-                .text()
-                .and_then(|v| f.matchers.iter().find(|(set, _)| set.matches(v)).map(|(_, col)| *col))
-                .or(f.otherwise);
-            if let Some(col) = hit {
-                on[col] = true;
-            }
-        }
-        on
     }
 
     /// Writes `rules` (and `severity` when one matched), when rules are configured; returns the

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use super::{
     Column, ColumnId, ColumnSection, ColumnValues, Condition, ConditionSection, DeliverySection, Destination,
-    EncodeSection, EncodedField, Format, Rule, RuleId, RuleSection, SourceSection, Target, TransformSections,
+    EncodeSection, EncodedField, FieldShape, Format, Rule, RuleId, RuleSection, SourceSection, Target,
+    TransformSections,
 };
 use crate::error::Problems;
 use crate::expand::Expansion;
@@ -26,10 +27,24 @@ pub(super) fn expand_all(s: &mut TransformSections, expansion: Expansion, proble
     expand("source.timestamp".into(), &mut s.source.timestamp);
     for (i, enc) in s.encode.iter_mut().enumerate() {
         expand(format!("encode[{i}].field"), &mut enc.field);
+        if let Some(each) = &mut enc.each {
+            expand(format!("encode[{i}].each"), each);
+        }
+        if let Some(sel) = &mut enc.select {
+            expand(format!("encode[{i}].where.member"), &mut sel.member);
+            expand(format!("encode[{i}].where.equals"), &mut sel.equals);
+        }
         for (j, col) in enc.columns.iter_mut().enumerate() {
-            expand(format!("encode[{i}].columns[{j}].name"), &mut col.name);
+            let key = format!("encode[{i}].columns[{j}]");
+            expand(format!("{key}.name"), &mut col.name);
             for (k, v) in col.values.iter_mut().flatten().enumerate() {
-                expand(format!("encode[{i}].columns[{j}].values[{k}]"), &mut v.0);
+                expand(format!("{key}.values[{k}]"), &mut v.0);
+            }
+            for (k, v) in col.prefixes.iter_mut().flatten().enumerate() {
+                expand(format!("{key}.prefixes[{k}]"), v);
+            }
+            if let Some(re) = &mut col.regex {
+                expand(format!("{key}.regex"), re);
             }
         }
     }
@@ -71,16 +86,18 @@ pub(super) fn source(src: &SourceSection, problems: &mut Problems) -> Option<Poi
     pointer(&src.timestamp, "source.timestamp".into(), problems)
 }
 
-/// `[[encode]]`: each field once, each with columns; every column checked by [`column`].
+/// `[[encode]]`: each field (with its `each` and `where`) once, each with columns; the shape
+/// checked by [`shape`], every column by [`column_name`] and [`column_values`].
 pub(super) fn encode(sections: &[EncodeSection], problems: &mut Problems) -> (Vec<EncodedField>, Vec<Column>) {
     let mut fields = Vec::new();
     let mut columns: Vec<Column> = Vec::new();
     let mut column_at: HashMap<String, String> = HashMap::new();
-    let mut seen_fields: HashMap<&str, usize> = HashMap::new();
+    let mut seen_fields: HashMap<String, usize> = HashMap::new();
     for (i, enc) in sections.iter().enumerate() {
         let base = format!("encode[{i}]");
         let parsed = pointer(&enc.field, format!("{base}.field"), problems);
-        if let Some(prev) = seen_fields.insert(&enc.field, i) {
+        let shape = shape(enc, &base, problems);
+        if let Some(prev) = seen_fields.insert(field_identity(enc), i) {
             problems.push(
                 format!("{base}.field"),
                 format!("`{}` is already encoded by encode[{prev}]; put all its columns in one [[encode]]", enc.field),
@@ -96,15 +113,48 @@ pub(super) fn encode(sections: &[EncodeSection], problems: &mut Problems) -> (Ve
             let key = format!("{base}.columns[{j}]");
             column_name(col, &key, &mut column_at, problems);
             let id = ColumnId(columns.len());
-            let values = column_values(col, enc.ignore_case, &key, &mut has_otherwise, &mut value_owner, problems);
+            let values = column_values(col, &key, &mut has_otherwise, problems);
+            if let ColumnValues::Values(listed) = &values {
+                values_once(listed, enc.ignore_case, &col.name, &key, &mut value_owner, problems);
+            }
             columns.push(Column { id, name: col.name.clone(), values });
             ids.push(id);
         }
-        if let Some(pointer) = parsed {
-            fields.push(EncodedField { pointer, ignore_case: enc.ignore_case, columns: ids });
+        if let (Some(pointer), Some(shape)) = (parsed, shape) {
+            fields.push(EncodedField { pointer, shape, ignore_case: enc.ignore_case, columns: ids });
         }
     }
     (fields, columns)
+}
+
+/// What makes two `[[encode]]` tables read the same values: the field, `each` and `where`.
+fn field_identity(enc: &EncodeSection) -> String {
+    let each = enc.each.as_deref().unwrap_or("");
+    match &enc.select {
+        Some(sel) => format!("{}|{each}|{}|{}", enc.field, sel.member, sel.equals.to_ascii_lowercase()),
+        None => format!("{}|{each}", enc.field),
+    }
+}
+
+/// How the field is read: a member, every element of an array (`each`), or the element an array
+/// holds under a name (`each` with `where`); `where` needs `each`, and both hold valid pointers.
+fn shape(enc: &EncodeSection, base: &str, problems: &mut Problems) -> Option<FieldShape> {
+    let Some(each) = &enc.each else {
+        if enc.select.is_some() {
+            problems.push(format!("{base}.where"), "`where` picks an array element: it needs `each` as well");
+            return None;
+        }
+        return Some(FieldShape::Value);
+    };
+    let member = pointer(each, format!("{base}.each"), problems);
+    let Some(sel) = &enc.select else {
+        return member.map(|member| FieldShape::Each { member });
+    };
+    let key = pointer(&sel.member, format!("{base}.where.member"), problems);
+    if sel.equals.is_empty() {
+        problems.push(format!("{base}.where.equals"), "expected a non-empty name to look for");
+    }
+    Some(FieldShape::Select { member: member?, key: key?, name: sel.equals.clone() })
 }
 
 /// A column's name: not one the transformer writes itself, usable as a member, unique.
@@ -119,45 +169,58 @@ fn column_name(col: &ColumnSection, key: &str, column_at: &mut HashMap<String, S
     }
 }
 
-/// A column's values: either a non-empty `values` list or `otherwise = true` (once per field), and
-/// no value listed for two columns of the same field.
-fn column_values<'a>(
-    col: &'a ColumnSection,
+/// What sets a column: exactly one of a non-empty `values`, a non-empty `prefixes`, a compiling
+/// `regex`, or `otherwise = true` (once per field).
+fn column_values(col: &ColumnSection, key: &str, has_otherwise: &mut bool, problems: &mut Problems) -> ColumnValues {
+    let given = [col.values.is_some(), col.prefixes.is_some(), col.regex.is_some(), col.otherwise];
+    if given.iter().filter(|g| **g).count() != 1 {
+        problems.push(
+            key,
+            "expected exactly one of `values = [..]`, `prefixes = [..]`, `regex = \"..\"` or `otherwise = true`",
+        );
+        return ColumnValues::Otherwise;
+    }
+    if let Some(values) = &col.values {
+        non_empty(values, &format!("{key}.values"), "values", problems);
+        ColumnValues::Values(values.iter().map(|v| v.0.clone()).collect())
+    } else if let Some(prefixes) = &col.prefixes {
+        non_empty(prefixes, &format!("{key}.prefixes"), "prefixes", problems);
+        ColumnValues::Prefixes(prefixes.clone())
+    } else if let Some(re) = &col.regex {
+        if let Err(e) = regex::Regex::new(re) {
+            problems.push(format!("{key}.regex"), format!("not a valid regular expression: {e}"));
+        }
+        ColumnValues::Regex(re.clone())
+    } else {
+        if std::mem::replace(has_otherwise, true) {
+            problems.push(format!("{key}.otherwise"), "only one column of a field can be `otherwise`");
+        }
+        ColumnValues::Otherwise
+    }
+}
+
+fn non_empty<T>(list: &[T], key: &str, what: &str, problems: &mut Problems) {
+    if list.is_empty() {
+        problems.push(key, format!("expected a non-empty list of {what}"));
+    }
+}
+
+/// No value listed for two columns of the same field: a value sets one column.
+fn values_once<'a>(
+    listed: &[String],
     ignore_case: bool,
+    column: &'a str,
     key: &str,
-    has_otherwise: &mut bool,
     value_owner: &mut HashMap<String, &'a str>,
     problems: &mut Problems,
-) -> ColumnValues {
-    match (&col.values, col.otherwise) {
-        (Some(_), true) => {
-            problems.push(key, "a column has either `values` or `otherwise = true`, not both");
-            ColumnValues::Otherwise
-        }
-        (None, false) => {
-            problems.push(key, "expected `values = [..]` or `otherwise = true`");
-            ColumnValues::Otherwise
-        }
-        (None, true) => {
-            if std::mem::replace(has_otherwise, true) {
-                problems.push(format!("{key}.otherwise"), "only one column of a field can be `otherwise`");
-            }
-            ColumnValues::Otherwise
-        }
-        (Some(values), false) => {
-            if values.is_empty() {
-                problems.push(format!("{key}.values"), "expected a non-empty list of values");
-            }
-            for (k, v) in values.iter().enumerate() {
-                let norm = if ignore_case { v.0.to_ascii_lowercase() } else { v.0.clone() };
-                if let Some(prev) = value_owner.insert(norm, &col.name) {
-                    problems.push(
-                        format!("{key}.values[{k}]"),
-                        format!("value `{}` is also listed for column `{prev}`; a value sets one column", v.0),
-                    );
-                }
-            }
-            ColumnValues::Values(values.iter().map(|v| v.0.clone()).collect())
+) {
+    for (k, v) in listed.iter().enumerate() {
+        let norm = if ignore_case { v.to_ascii_lowercase() } else { v.clone() };
+        if let Some(prev) = value_owner.insert(norm, column) {
+            problems.push(
+                format!("{key}.values[{k}]"),
+                format!("value `{v}` is also listed for column `{prev}`; a value sets one column"),
+            );
         }
     }
 }

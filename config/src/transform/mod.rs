@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 pub use self::sections::{
     ColumnSection, ConditionSection, DeliverySection, Destination, EncodeSection, Format, MatchValue, MessageFormat,
-    RuleSection, SourceSection, TransformSections,
+    RuleSection, SelectSection, SourceSection, TransformSections,
 };
 use crate::error::{ConfigError, Problems};
 use crate::expand::Expansion;
@@ -75,8 +75,44 @@ impl RuleId {
 pub enum ColumnValues {
     /// The field's value is one of these (`2xx`-style classes included).
     Values(Vec<String>),
+    /// The field's value starts with one of these.
+    Prefixes(Vec<String>),
+    /// The field's value matches this regular expression (already checked to compile).
+    Regex(String),
     /// The field matches no other column of its field, or is missing.
     Otherwise,
+}
+
+/// Where an `[[encode]]` field's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldShape {
+    /// The member at the field's pointer: a column is 1 when the value matches it (the first
+    /// matching column, in order, when their matchers overlap).
+    Value,
+    /// Every element of the array at the field's pointer: a column is 1 when the value at
+    /// `member` inside any element matches it. Elements that are not objects, or lack the
+    /// member, match nothing.
+    Each {
+        /// The pointer inside each element.
+        member: Pointer,
+    },
+    /// The first element of the array whose `key` member equals `name` (ASCII case ignored): its
+    /// value at `member` is read as one value, as [`FieldShape::Value`] reads a member.
+    Select {
+        /// The pointer inside the element to the value.
+        member: Pointer,
+        /// The pointer inside each element to its name.
+        key: Pointer,
+        /// The name looked for.
+        name: String,
+    },
+}
+
+impl FieldShape {
+    /// Whether several columns of the field can be 1 at once.
+    pub fn is_multi(&self) -> bool {
+        matches!(self, FieldShape::Each { .. })
+    }
 }
 
 /// A validated indicator column.
@@ -93,8 +129,10 @@ pub struct Column {
 /// A validated `[[encode]]` field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedField {
-    /// Where the value is.
+    /// Where the value is (the array, for [`FieldShape::Each`] and [`FieldShape::Select`]).
     pub pointer: Pointer,
+    /// How the value is read.
+    pub shape: FieldShape,
     /// Compare ignoring ASCII case.
     pub ignore_case: bool,
     /// Its columns, in order.
@@ -182,6 +220,21 @@ impl Transform {
     /// The monitored fields, in configuration order.
     pub fn fields(&self) -> &[EncodedField] {
         &self.fields
+    }
+
+    /// The members the `[[encode]]` fields read that the index maps as keywords, as JSON pointers:
+    /// a plain field itself; for `each`, the member inside the elements (`/labels/name`, which
+    /// OpenSearch maps as `labels.name` for every element); nothing for a `where` lookup, whose
+    /// array (the headers) mixes values of different names.
+    pub fn keyword_members(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter_map(|f| match &f.shape {
+                FieldShape::Value => Some(f.pointer.as_str().to_owned()),
+                FieldShape::Each { member } => Some(format!("{}{}", f.pointer, member)),
+                FieldShape::Select { .. } => None,
+            })
+            .collect()
     }
 
     /// The indicator columns, in output order (`columns()[id.index()]` is the column `id`).

@@ -115,6 +115,13 @@ pub struct ColumnSection {
     /// that class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<MatchValue>>,
+    /// Prefixes: the column is 1 when the value starts with one of them (ASCII case ignored with
+    /// the field's `ignore_case`), e.g. `awswaf:managed:aws:bot-control:bot:category:`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefixes: Option<Vec<String>>,
+    /// A regular expression (Rust `regex` syntax, unanchored) the value must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
     /// `true` for the column that gets 1 when the value matches no other column, or the field is
     /// missing or null. At most one per field.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -138,8 +145,28 @@ pub struct EncodeSection {
     /// Compare values ignoring ASCII case (`Challenge` matches `CHALLENGE`). Default false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub ignore_case: bool,
+    /// Makes `field` an array (`/labels`, `/ruleGroupList`, `/httpRequest/headers`): a JSON pointer
+    /// inside each element (`/name`) to the value the columns test. Without `where`, a column is 1
+    /// when any element's value matches it, so several columns can be 1 at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each: Option<String>,
+    /// With `each`: only the first element whose member equals a name (ASCII case ignored) is
+    /// read, as one value: a header looked up by name wherever it sits.
+    #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
+    pub select: Option<SelectSection>,
     /// The indicator columns for this field.
     pub columns: Vec<ColumnSection>,
+}
+
+/// `where = { member = "/name", equals = "User-Agent" }`: which element of an `each` array to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectSection {
+    /// JSON pointer inside each element to the name compared, e.g. `/name` for a header.
+    pub member: String,
+    /// The name the element must carry, compared ignoring ASCII case (HTTP header names are
+    /// case-insensitive, and WAF logs them as the client sent them).
+    pub equals: String,
 }
 
 /// One condition of a rule. All of a rule's conditions must hold.

@@ -128,3 +128,108 @@ fn the_section_names_are_the_fields() {
     names.sort_unstable();
     assert_eq!(fields, names, "NAMES lists exactly what the Lambda reads of a whole file");
 }
+
+#[test]
+fn array_fields_and_header_lookups_are_validated_into_shapes() {
+    let cfg = parse(
+        r#"
+        [[encode]]
+        field = "/labels"
+        each = "/name"
+        columns = [ { name = "bot", prefixes = ["awswaf:managed:aws:bot-control:bot:category:"] },
+                    { name = "atp", regex = "^awswaf:managed:aws:atp:" } ]
+
+        [[encode]]
+        field = "/httpRequest/headers"
+        each = "/value"
+        where = { member = "/name", equals = "User-Agent" }
+        columns = [ { name = "ua_tool", regex = "(?i)^curl" }, { name = "ua_other", otherwise = true } ]
+        "#,
+    )
+    .validate(Expansion::Literal)
+    .unwrap();
+    let p = |s: &str| Pointer::parse(s).unwrap();
+    assert_eq!(cfg.fields()[0].shape, FieldShape::Each { member: p("/name") });
+    assert!(cfg.fields()[0].shape.is_multi());
+    assert_eq!(
+        cfg.fields()[1].shape,
+        FieldShape::Select { member: p("/value"), key: p("/name"), name: "User-Agent".into() }
+    );
+    assert_eq!(
+        cfg.columns()[0].values,
+        ColumnValues::Prefixes(vec!["awswaf:managed:aws:bot-control:bot:category:".into()])
+    );
+    assert_eq!(cfg.columns()[1].values, ColumnValues::Regex("^awswaf:managed:aws:atp:".into()));
+}
+
+#[test]
+fn array_field_mistakes_are_named_with_their_key() {
+    let p = problems(
+        r#"
+        [[encode]]
+        field = "/labels"
+        where = { member = "/name", equals = "x" }
+        columns = [ { name = "a", values = ["x"] } ]
+
+        [[encode]]
+        field = "/h"
+        each = "value"
+        where = { member = "name", equals = "" }
+        columns = [ { name = "b", regex = "(" }, { name = "c", prefixes = [] },
+                    { name = "d", values = ["x"], regex = "x" }, { name = "e" } ]
+        "#,
+    );
+    let has = |key: &str, text: &str| p.iter().any(|m| m.starts_with(&format!("`{key}`")) && m.contains(text));
+    assert!(has("encode[0].where", "needs `each`"), "{p:?}");
+    assert!(has("encode[1].each", "starts with `/`"), "{p:?}");
+    assert!(has("encode[1].where.member", "starts with `/`"), "{p:?}");
+    assert!(has("encode[1].where.equals", "non-empty name"), "{p:?}");
+    assert!(has("encode[1].columns[0].regex", "not a valid regular expression"), "{p:?}");
+    assert!(has("encode[1].columns[1].prefixes", "non-empty list of prefixes"), "{p:?}");
+    assert!(has("encode[1].columns[2]", "exactly one of"), "{p:?}");
+    assert!(has("encode[1].columns[3]", "exactly one of"), "{p:?}");
+    assert_eq!(p.len(), 8, "{p:?}");
+}
+
+#[test]
+fn one_array_may_be_read_twice_but_not_the_same_way() {
+    let p = problems(
+        r#"
+        [[encode]]
+        field = "/h"
+        each = "/value"
+        where = { member = "/name", equals = "User-Agent" }
+        columns = [ { name = "a", regex = "x" } ]
+
+        [[encode]]
+        field = "/h"
+        each = "/value"
+        where = { member = "/name", equals = "referer" }
+        columns = [ { name = "b", regex = "x" } ]
+
+        [[encode]]
+        field = "/h"
+        each = "/value"
+        where = { member = "/name", equals = "user-agent" }
+        columns = [ { name = "c", regex = "y" } ]
+        "#,
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("`encode[2].field`") && p[0].contains("already encoded by encode[0]"), "{p:?}");
+}
+
+#[test]
+fn array_options_survive_the_lambda_json() {
+    let s = parse(
+        r#"
+        [[encode]]
+        field = "/httpRequest/headers"
+        each = "/value"
+        where = { member = "/name", equals = "User-Agent" }
+        columns = [ { name = "ua_tool", regex = "curl" }, { name = "lib", prefixes = ["python"] } ]
+        "#,
+    );
+    let json = s.to_compact_json();
+    assert!(json.contains(r#""where":{"member":"/name","equals":"User-Agent"}"#), "{json}");
+    assert_eq!(TransformSections::from_json(&json).unwrap(), s);
+}

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::model::*;
 use crate::scenario::{ScenarioKind, ScenarioSpec};
 use crate::sim::traffic::{Action, Population, Request, one};
+use crate::sim::waf_attacks;
 
 /// The ground truth of one scenario, as written to `--labels`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +70,11 @@ pub(crate) fn attackers(kind: ScenarioKind) -> usize {
         ScenarioKind::GeoAnomaly => 200,
         ScenarioKind::CredentialStuffing => 4,
         ScenarioKind::Scanner => 1,
+        ScenarioKind::SqlInjection => 20,
+        ScenarioKind::BotSurge => 150,
+        ScenarioKind::RateFlood => 8,
+        ScenarioKind::AtpStuffing => 120,
+        ScenarioKind::NewFingerprint => 300,
         ScenarioKind::UnknownSource | ScenarioKind::ErrorBurst | ScenarioKind::DeleteBurst => 0,
     }
 }
@@ -83,6 +89,11 @@ pub(crate) fn effect(kind: ScenarioKind, rate: f64, i: f64) -> Effect {
         ScenarioKind::DeleteBurst => Effect::Extra((0.05 * rate * i).max(i)),
         ScenarioKind::CredentialStuffing => Effect::Extra(0.20 * rate * i),
         ScenarioKind::Scanner => Effect::Extra(0.15 * rate * i),
+        ScenarioKind::SqlInjection => Effect::Extra(0.10 * rate * i),
+        ScenarioKind::BotSurge => Effect::Extra(0.25 * rate * i),
+        ScenarioKind::RateFlood => Effect::Extra(0.40 * rate * i),
+        ScenarioKind::AtpStuffing => Effect::Extra(0.10 * rate * i),
+        ScenarioKind::NewFingerprint => Effect::Extra(0.15 * rate * i),
     }
 }
 
@@ -125,6 +136,11 @@ pub(crate) fn change(kind: ScenarioKind, r: &mut Request, pool: &[u32], rng: &mu
             r.status = if rng.random_range(0..100) < 92 { 401 } else { 200 };
         }
         ScenarioKind::Scanner => scanner_probe(r, pool, rng),
+        ScenarioKind::SqlInjection
+        | ScenarioKind::BotSurge
+        | ScenarioKind::RateFlood
+        | ScenarioKind::AtpStuffing
+        | ScenarioKind::NewFingerprint => waf_attacks::change(kind, r, pool, rng),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod inject;
 pub mod observe;
 mod record;
 mod traffic;
+mod waf_attacks;
 
 use rand::prelude::*;
 

@@ -14,7 +14,6 @@
 //! need escaping first.
 
 use crate::batch::Batch;
-use crate::model::BLOCK_RULES;
 use crate::sim::traffic::{Action, Request};
 
 /// The record shape written.
@@ -49,6 +48,11 @@ macro_rules! constant {
     };
 }
 
+// The AWS WAF shape's verdict members: a child module, so that it writes with the same writer
+// and macros.
+#[path = "verdict.rs"]
+mod verdict;
+
 /// Writes `r` (whose client address is `ip`) as one line of `format` at the end of `out`.
 pub(crate) fn write(format: OutputFormat, r: &Request, ip: [u8; 4], out: &mut Batch) {
     let mut w = JsonLine::open(&mut out.data);
@@ -74,25 +78,14 @@ fn flat(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
 /// <https://docs.aws.amazon.com/waf/latest/developerguide/logging-fields.html>
 fn aws_waf(w: &mut JsonLine<'_>, r: &Request, ip: [u8; 4]) {
     head(w, r, OutputFormat::AwsWaf);
-    w.constant(constant! {
-        "httpSourceId": "\"111122223333-app/shop-alb/7d3f9a2b6c1e4d08\"",
-        "terminatingRuleMatchDetails": "[]",
-        "ruleGroupList": "[]",
-        "rateBasedRuleList": "[]",
-        "nonTerminatingMatchingRules": "[]",
-        "requestHeadersInserted": "null",
-    });
-    w.constant(match r.action {
-        Action::Captcha => constant! { "responseCodeSent": "405" },
-        Action::Challenge => constant! { "responseCodeSent": "202" },
-        Action::Allow | Action::Block => constant! { "responseCodeSent": "null" },
-    });
+    w.constant(constant! { "httpSourceId": "\"111122223333-app/shop-alb/7d3f9a2b6c1e4d08\"" });
+    verdict::members(w, r, ip);
     w.object(key!("httpRequest"));
     w.str(key!("country"), if r.country == "UK" { "GB" } else { r.country });
     w.str(key!("httpMethod"), r.method);
     request(w, r, ip);
     w.end_object();
-    w.constant(constant! { "labels": "[]" });
+    verdict::after_request(w, r);
 }
 
 /// The members both shapes open with: when, which web ACL, which rule decided what, and the
@@ -106,8 +99,7 @@ fn head(w: &mut JsonLine<'_>, r: &Request, format: OutputFormat) {
         (Action::Challenge, OutputFormat::Flat) => "Challenge",
         (Action::Challenge, OutputFormat::AwsWaf) => "CHALLENGE",
     };
-    let (rule, rule_type) =
-        if r.action == Action::Allow { ("Default_Action", "REGULAR") } else { BLOCK_RULES[r.rule as usize] };
+    let (rule, rule_type) = verdict::terminating(r, format);
     w.int(key!("timestamp"), r.ts);
     w.constant(constant! {
         "formatVersion": "1",
@@ -336,6 +328,9 @@ mod tests {
         all.extend(DELETE_PATHS);
         all.extend(SOURCES.iter().map(|s| s.0));
         all.extend(BLOCK_RULES.iter().flat_map(|r| [r.0, r.1]));
+        all.extend(crate::webacl::STACKS.iter().flat_map(|s| [s.ja3, s.ja4]));
+        all.extend(crate::webacl::SQLI_ARGS.iter().map(|a| a.0));
+        all.push(crate::webacl::SCRAPER_AGENT);
         for s in all {
             assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""), "{s}");
         }

@@ -24,6 +24,27 @@ pub(crate) enum Action {
     Challenge,
 }
 
+/// What the web ACL's managed rule groups and rate-based rules made of a request, beyond its action
+/// and terminating rule: what the AWS WAF shape's verdict members say (`sim/verdict.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Verdict {
+    /// Only what the action, the terminating rule and the user agent imply (normal traffic).
+    #[default]
+    Plain,
+    /// SQL injection in the query string: blocked by the SQL database group, or only counted
+    /// (a COUNT override) when the action is ALLOW.
+    Sqli(u8),
+    /// A scraping framework that Bot Control (in COUNT mode) labels.
+    Scraper,
+    /// Over the rate-based rule's limit: blocked with a 429 custom response.
+    RateLimited,
+    /// A login that Account Takeover Prevention labels (with the compromised-credential signal
+    /// when true); blocked by ATP or only counted.
+    Atp(bool),
+    /// Nothing WAF objects to, from a TLS stack the site never saw.
+    NewStack,
+}
+
 /// One simulated request, before it is written in a record shape.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Request {
@@ -51,6 +72,8 @@ pub(crate) struct Request {
     pub(crate) rule: u8,
     /// `httpSourceName`.
     pub(crate) source: &'static str,
+    /// What the managed rule groups made of it.
+    pub(crate) verdict: Verdict,
     /// The request id (set when the second's requests are in order).
     pub(crate) id: u64,
 }
@@ -194,6 +217,7 @@ impl Population {
             action,
             rule: rng.random_range(0..BLOCK_RULES.len() as u8),
             source: SOURCES[pick(rng, &self.source_cdf)].0,
+            verdict: Verdict::Plain,
             id: 0,
         }
     }
