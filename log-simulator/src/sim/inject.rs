@@ -21,7 +21,7 @@ use rand::prelude::*;
 use super::apply::{Effect, Label, attackers, change, effect};
 use super::observe::{Observed, Seen};
 use super::record::{self, OutputFormat};
-use super::traffic::{Action, Request, public_address, request_id};
+use super::traffic::{Action, Request, Verdict, public_address, request_id};
 use crate::batch::Batch;
 use crate::scenario::ScenarioSpec;
 
@@ -169,6 +169,7 @@ fn template(templates: &[(Seen, u32)], rng: &mut StdRng, t0: i64) -> Request {
         action: Action::Allow,
         rule: 0,
         source: seen.source,
+        verdict: Verdict::Plain,
         id: 0,
     }
 }
