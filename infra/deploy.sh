@@ -97,7 +97,7 @@ export WAFWATCH_FIREHOSE_ROLE_ARN; WAFWATCH_FIREHOSE_ROLE_ARN=$(output FirehoseR
 
 if [ "$simulator" = true ]; then
   step "the simulator binary for the EC2 instance"
-  cargo lambda build --profile lambda --arm64 --locked --package wafwatch-log-simulator --bin log-simulator --lambda-dir target/lambda
+  cargo lambda build --profile lambda-package --arm64 --locked --package wafwatch-log-simulator --bin log-simulator --lambda-dir target/lambda
   aws s3 cp target/lambda/log-simulator/bootstrap "s3://$bucket/artifacts/log-simulator"
 fi
 

@@ -2,7 +2,7 @@
 # Builds the transformer Lambda with cargo-lambda and zips it the way the template expects it: one
 # `bootstrap` executable at the root of the zip.
 #
-#   infra/package.sh                     arm64, the `lambda` profile (thin LTO): what deploy.sh ships
+#   infra/package.sh                     arm64, the `lambda-package` profile (thin LTO): what deploy.sh ships
 #   infra/package.sh --arch x86_64       an x86_64 build (what the tests check the layout of)
 #   infra/package.sh --debug             a debug build (faster to compile)
 #   infra/package.sh --out FILE          where the zip goes (default infra/build/transformer.zip)
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 arch=arm64
-profile=(--profile lambda)
+profile=(--profile lambda-package)
 out=infra/build/transformer.zip
 while [ $# -gt 0 ]; do
   case $1 in
@@ -35,7 +35,7 @@ if ! command -v cargo-lambda >/dev/null 2>&1; then
 fi
 
 lambda_dir=${CARGO_TARGET_DIR:-target}/lambda
-# cargo-lambda adds its target-cpu flag only with --release; the `lambda` profile (see Cargo.toml)
+# cargo-lambda adds its target-cpu flag only with --release; the `lambda-package` profile (see Cargo.toml)
 # is the release profile plus LTO, so the flag is set here for the optimised build.
 if [ ${#profile[@]} -gt 0 ]; then
   export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-cpu=$cpu"

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 WAFWATCH = TARGET / "debug" / "wafwatch"
 TRANSFORMER = TARGET / "debug" / "transformer"
-LAMBDA_ENV_LIMIT = 4 * 1024  # bytes for all of a function's variables (transformer/src/limits.rs)
+LAMBDA_ENV_LIMIT = 4 * 1024  # bytes for all of a function's variables (config/src/wire.rs)
 
 FIREHOSE_ROLE = "arn:aws:iam::111122223333:role/wafwatch-FirehoseRole-X"
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:wafwatch-alerts"
@@ -104,7 +104,7 @@ class NamesDoNotDrift(unittest.TestCase):
             self.assertEqual(self.r[a]["Properties"]["AlarmActions"], [{"Ref": "AlertTopic"}], a)
 
     def test_the_lambda_reads_its_configuration_where_the_transformer_looks(self):
-        limits = (ROOT / "transformer" / "src" / "limits.rs").read_text()
+        limits = (ROOT / "config" / "src" / "wire.rs").read_text()
         name = re.search(r'TRANSFORM_CONFIG_ENV: &str = "(\w+)"', limits).group(1)
         f = self.r["TransformerFunction"]["Properties"]
         self.assertEqual(f["Environment"]["Variables"], {name: {"Ref": "TransformConfig"}})
