@@ -372,3 +372,48 @@ fn per_entity_detectors_and_grouped_monitors_name_the_entity() {
     assert!(r["entity"][0]["value"].as_str().unwrap().starts_with("10.0.0."));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_aws_waf_preset_simulates_the_shape_it_reads_and_a_misfit_input_is_named() {
+    let preset = concat!(env!("CARGO_MANIFEST_DIR"), "/presets/aws-waf.toml");
+    let dir = std::env::temp_dir().join(format!("wafwatch-run-waf-{}", std::process::id()));
+    let summary = dir.join("summary.json");
+    let out = Command::new(BIN)
+        .args(["--config", preset, "run", "--duration", "5h", "--rate", "5", "--warmup", "3h"])
+        .args(["--scenario", "sql-injection@4h+10m", "--out"])
+        .arg(&dir)
+        .arg("--summary-json")
+        .arg(&summary)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("missing in nearly every record"), "the simulated records fit: {stderr}");
+    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["scenarios"][0]["name"], "sql-injection");
+    assert_eq!(s["scenarios"][0]["detected"], true, "only the AWS WAF shape carries the SQLi verdicts: {s}");
+
+    // Flat records read with the preset: the run says which fields they lack.
+    let flat = dir.join("flat.ndjson");
+    let made = Command::new(BIN)
+        .args(["simulate", "--from", "2026-01-01T00:00Z", "--duration", "10m", "--rate", "5", "--seed", "3", "--sink"])
+        .arg(format!("file:{}", flat.display()))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = Command::new(BIN)
+        .args(["--config", preset, "run", "--input"])
+        .arg(&flat)
+        .arg("--out")
+        .arg(dir.join("misfit"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("missing in nearly every record"), "{stderr}");
+    assert!(stderr.contains("/httpRequest/country (1000 of 1000)"), "{stderr}");
+    assert!(!stderr.contains("/responseCodeSent"), "optional fields are not named: {stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

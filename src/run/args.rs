@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use wafwatch_log_simulator::run::{parse_duration, parse_instant};
 use wafwatch_log_simulator::scenario::ScenarioSpec;
+use wafwatch_log_simulator::sim::OutputFormat;
 
 /// The fixed start of the default run.
 pub const DEFAULT_FROM: &str = "2026-01-01T00:00:00Z";
@@ -18,6 +19,16 @@ pub const DEFAULT_SCENARIOS: [&str; 7] = [
     "delete-burst@15h+10m",
     "credential-stuffing@18h+10m",
     "scanner@21h+10m",
+];
+
+/// The scenarios a simulated day in the AWS WAF shape adds to the seven, between them: what only
+/// the firewall's own verdicts reveal.
+pub const AWS_WAF_SCENARIOS: [&str; 5] = [
+    "sql-injection@4h30m+10m",
+    "bot-surge@7h30m+10m",
+    "rate-flood@10h30m+10m",
+    "atp-stuffing@13h30m+10m",
+    "new-fingerprint@16h30m+10m",
 ];
 
 /// The simulated traffic, as `run` simulates it and `tune` measures it.
@@ -47,7 +58,8 @@ pub struct RunArgs {
     pub traffic: Traffic,
     /// Scenarios, NAME[@OFFSET][+DURATION][xINTENSITY], repeatable; replace the defaults (one
     /// every three hours from 3h: block-storm, error-burst, geo-anomaly, unknown-source,
-    /// delete-burst, credential-stuffing, scanner).
+    /// delete-burst, credential-stuffing, scanner; when the configuration reads the AWS WAF shape,
+    /// also sql-injection, bot-surge, rate-flood, atp-stuffing and new-fingerprint, from 4h30m).
     #[arg(long = "scenario", value_name = "SPEC")]
     pub scenarios: Vec<ScenarioSpec>,
     /// Probability per request of a random anomaly; none unless given.
@@ -111,10 +123,12 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The scenarios to simulate: the given ones, or the default day's seven.
-    pub fn scenarios_or_default(&self) -> Vec<ScenarioSpec> {
+    /// `--scenario`, or the defaults for records of `shape`: the seven, and in the AWS WAF shape
+    /// also the five only its verdicts reveal.
+    pub fn scenarios_or_default(&self, shape: OutputFormat) -> Vec<ScenarioSpec> {
         if self.scenarios.is_empty() {
-            DEFAULT_SCENARIOS.iter().filter_map(|s| s.parse().ok()).collect()
+            let waf: &[&str] = if shape == OutputFormat::AwsWaf { &AWS_WAF_SCENARIOS } else { &[] };
+            DEFAULT_SCENARIOS.iter().chain(waf).filter_map(|s| s.parse().ok()).collect()
         } else {
             self.scenarios.clone()
         }

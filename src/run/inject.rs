@@ -54,8 +54,7 @@ pub fn shape(transform: &Transform) -> Result<OutputFormat, RunError> {
                 .into(),
         ));
     }
-    let nested = transform.fields().iter().any(|f| f.pointer.tokens().first().is_some_and(|t| t == "httpRequest"));
-    Ok(if nested { OutputFormat::AwsWaf } else { OutputFormat::Flat })
+    Ok(super::shape::record_shape(transform))
 }
 
 /// Reads `inputs` once to learn what injection needs (in the shape the configuration reads);

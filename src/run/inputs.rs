@@ -21,6 +21,7 @@ use super::open::open_input;
 use super::outputs::Outputs;
 use super::samples::{SAMPLE_HORIZON_MS, Samples};
 use super::score::score;
+use super::shape::Coverage;
 use super::summary::{Summary, warn_late};
 
 /// A follower closes intervals by the clock only when the data is this close to now: a follower
@@ -40,6 +41,8 @@ struct Detect<'a> {
     doc: Vec<u8>,
     /// With --inject: the records to merge in.
     injected: Option<Injected>,
+    /// Whether the input's records carry the fields the configuration reads.
+    coverage: Coverage,
     records: u64,
     first_ts: i64,
     last_ts: i64,
@@ -51,6 +54,7 @@ impl Detect<'_> {
     fn record(&mut self, record: &[u8]) -> Result<Result<(), RecordError>, RunError> {
         self.doc.clear();
         let now = Utc::now().timestamp_millis();
+        self.coverage.observe(record, now);
         let mut facts = std::mem::take(&mut self.facts);
         let fed = match self.transformer.transform_with_facts(record, now, &mut self.doc, &mut facts) {
             Ok(_) => self.inject_before(facts.timestamp_ms).and_then(|()| self.feed(&facts, record)).map(Ok),
@@ -182,6 +186,7 @@ pub(crate) fn run(
         facts: Facts::default(),
         doc: Vec::new(),
         injected,
+        coverage: Coverage::new(transformer.config()),
         records: 0,
         first_ts: i64::MAX,
         last_ts: i64::MIN,
@@ -192,6 +197,7 @@ pub(crate) fn run(
         bad += read_input(&mut detect, path, follow, &stop)?.1;
     }
     detect.inject_before(i64::MAX)?;
+    detect.coverage.finish();
     if args.follow {
         tracing::info!("Stopped; writing the report.");
     }

@@ -23,6 +23,7 @@ pub mod outputs;
 pub mod report;
 pub mod samples;
 pub mod score;
+pub mod shape;
 mod simulated;
 pub mod summary;
 

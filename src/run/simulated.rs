@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use wafwatch_config::detection::Detection;
 use wafwatch_engine::Engine;
-use wafwatch_log_simulator::sim::{Batch, Label, OutputFormat, SimConfig, Simulation};
+use wafwatch_log_simulator::sim::{Batch, Label, SimConfig, Simulation};
 use wafwatch_transformer::{Facts, Transformer};
 
 use super::args::RunArgs;
@@ -18,6 +18,7 @@ use super::exact::{Expected, FirehoseCounts, run_handler};
 use super::outputs::Outputs;
 use super::samples::{SAMPLE_HORIZON_MS, Samples};
 use super::score::score;
+use super::shape::{Coverage, record_shape};
 use super::summary::{Summary, warn_late};
 
 /// Batches of simulated time in flight between the simulator and the detection thread.
@@ -136,13 +137,15 @@ pub(crate) fn run(
     let started = Instant::now();
     let start_ms = args.traffic.from.timestamp_millis();
     let duration_ms = args.traffic.duration.as_millis() as i64;
+    let format = record_shape(transformer.config());
+    let mut coverage = Coverage::new(transformer.config());
     let (rx, generator) = spawn_generator(SimConfig {
         start_ms,
         duration_ms: Some(duration_ms),
         rate: args.traffic.rate,
         seed: args.traffic.seed,
-        format: OutputFormat::Flat,
-        scenarios: args.scenarios_or_default(),
+        format,
+        scenarios: args.scenarios_or_default(format),
         anomaly_rate: args.anomaly_rate,
     });
     let mut outputs = Outputs::new(args, detection, deliverer)?;
@@ -152,6 +155,12 @@ pub(crate) fn run(
     let mut exact = if args.exact_firehose { Some(Exact::new()?) } else { None };
     let mut bad = 0u64;
     for (batch, watermark) in rx {
+        for (line, ts) in batch.lines().zip(&batch.timestamps) {
+            if !coverage.wants_more() {
+                break;
+            }
+            coverage.observe(line, *ts);
+        }
         bad += encode_batch(transformer, &batch, &mut engine, &mut samples, exact.as_mut());
         if let Some(x) = &mut exact {
             x.check(transformer, &batch);
@@ -161,6 +170,7 @@ pub(crate) fn run(
         pb.inc(1);
     }
     outputs.handle(engine.close(start_ms + duration_ms), &samples)?;
+    coverage.finish();
     pb.finish_and_clear();
     outputs.flush()?;
     let (labels, records) = generator.join().map_err(|_| RunError::Io("the simulator thread failed".into()))?;

@@ -26,9 +26,9 @@ use wafwatch_config::detection::Detection;
 use wafwatch_config::file::Origin;
 use wafwatch_log_simulator::run::parse_duration;
 use wafwatch_log_simulator::scenario::{ScenarioKind, ScenarioSpec};
+use wafwatch_log_simulator::sim::SimConfig;
 use wafwatch_log_simulator::sim::inject::inject;
 use wafwatch_log_simulator::sim::observe::Observed;
-use wafwatch_log_simulator::sim::{OutputFormat, SimConfig};
 use wafwatch_transformer::Transformer;
 
 use self::limit::{Limit, WITHIN_INTERVALS, bisect};
@@ -138,7 +138,15 @@ pub fn tune(
     }
     let seed = args.traffic.seed;
     let (pass, observed) = if args.inputs.is_empty() {
-        (pipeline::simulate(transformer, detection, sim_config(args, seed, args.traffic.duration, vec![]), true)?, None)
+        (
+            pipeline::simulate(
+                transformer,
+                detection,
+                sim_config(args, transformer, seed, args.traffic.duration, vec![]),
+                true,
+            )?,
+            None,
+        )
     } else {
         let pass = pipeline::inputs(transformer, detection, &args.inputs, seed, true, None)?;
         (pass, Some(crate::run::inject::observe(&args.inputs, transformer, seed)?))
@@ -185,13 +193,19 @@ fn suggestions(args: &TuneArgs, detection: &Detection, pass: &Pass) -> Vec<Sugge
 }
 
 /// A simulated span of `duration` from `--from` at `--rate`.
-fn sim_config(args: &TuneArgs, seed: u64, duration: Duration, scenarios: Vec<ScenarioSpec>) -> SimConfig {
+fn sim_config(
+    args: &TuneArgs,
+    transformer: &Transformer,
+    seed: u64,
+    duration: Duration,
+    scenarios: Vec<ScenarioSpec>,
+) -> SimConfig {
     SimConfig {
         start_ms: args.traffic.from.timestamp_millis(),
         duration_ms: Some(duration.as_millis() as i64),
         rate: args.traffic.rate,
         seed,
-        format: OutputFormat::Flat,
+        format: crate::run::shape::record_shape(transformer.config()),
         scenarios,
         anomaly_rate: 0.0,
     }
@@ -219,7 +233,12 @@ fn probe(
         let pass = match observed {
             None => {
                 let duration = start + SCENARIO + tail.unwrap_or(Duration::from_secs(240));
-                pipeline::simulate(transformer, detection, sim_config(args, seed, duration, vec![spec]), false)?
+                pipeline::simulate(
+                    transformer,
+                    detection,
+                    sim_config(args, transformer, seed, duration, vec![spec]),
+                    false,
+                )?
             }
             Some(observed) => {
                 let injection = inject(&[spec], observed, seed).map_err(|e| RunError::Usage(e.to_string()))?;

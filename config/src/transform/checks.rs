@@ -121,7 +121,13 @@ pub(super) fn encode(sections: &[EncodeSection], problems: &mut Problems) -> (Ve
             ids.push(id);
         }
         if let (Some(pointer), Some(shape)) = (parsed, shape) {
-            fields.push(EncodedField { pointer, shape, ignore_case: enc.ignore_case, columns: ids });
+            fields.push(EncodedField {
+                pointer,
+                shape,
+                ignore_case: enc.ignore_case,
+                optional: enc.optional,
+                columns: ids,
+            });
         }
     }
     (fields, columns)

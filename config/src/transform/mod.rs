@@ -135,6 +135,8 @@ pub struct EncodedField {
     pub shape: FieldShape,
     /// Compare ignoring ASCII case.
     pub ignore_case: bool,
+    /// Absent from most records by nature, so its absence says nothing about the records' shape.
+    pub optional: bool,
     /// Its columns, in order.
     pub columns: Vec<ColumnId>,
 }

@@ -154,6 +154,10 @@ pub struct EncodeSection {
     /// read, as one value: a header looked up by name wherever it sits.
     #[serde(default, rename = "where", skip_serializing_if = "Option::is_none")]
     pub select: Option<SelectSection>,
+    /// The field is absent from most records by nature (`responseCodeSent`, `captchaResponse`):
+    /// `wafwatch run` does not warn when nearly every record lacks it. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
     /// The indicator columns for this field.
     pub columns: Vec<ColumnSection>,
 }
