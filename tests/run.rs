@@ -5,6 +5,24 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wafwatch");
 
+/// Runs `wafwatch` with `args` plus `--out dir --summary-json dir/summary.json`, asserts it
+/// succeeded, and returns its stderr and the summary.
+fn run_to_summary(args: &[&str], dir: &std::path::Path) -> (String, serde_json::Value) {
+    let summary = dir.join("summary.json");
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--out")
+        .arg(dir)
+        .arg("--summary-json")
+        .arg(&summary)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (stderr, serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap())
+}
+
 #[test]
 fn a_short_run_writes_the_report_results_alerts_and_summary() {
     let dir = std::env::temp_dir().join(format!("wafwatch-run-{}", std::process::id()));
@@ -245,29 +263,9 @@ fn follow_alerts_as_lines_arrive_and_ctrl_c_writes_the_report() {
 #[test]
 fn exact_firehose_runs_the_lambda_handler_and_counts_its_answers() {
     let dir = std::env::temp_dir().join(format!("wafwatch-exact-{}", std::process::id()));
-    let summary = dir.join("summary.json");
-    let out = Command::new(BIN)
-        .args([
-            "run",
-            "--duration",
-            "1h",
-            "--rate",
-            "5",
-            "--warmup",
-            "0s",
-            "--scenario",
-            "scanner@20m",
-            "--exact-firehose",
-        ])
-        .arg("--out")
-        .arg(&dir)
-        .arg("--summary-json")
-        .arg(&summary)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let args =
+        ["run", "--duration", "1h", "--rate", "5", "--warmup", "0s", "--scenario", "scanner@20m", "--exact-firehose"];
+    let (stderr, s) = run_to_summary(&args, &dir);
     let records = s["records"].as_u64().unwrap();
     let f = &s["firehose"];
     assert_eq!(f["ok"].as_u64(), Some(records), "{s}");
@@ -280,7 +278,7 @@ fn exact_firehose_runs_the_lambda_handler_and_counts_its_answers() {
     assert_eq!(f["invocations"].as_u64(), Some(60), "{s}");
     let largest = f["largest_response_bytes"].as_u64().unwrap();
     assert!(largest > 300 * 650 && largest < 1 << 20, "{largest}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Lambda handler answers."));
+    assert!(stderr.contains("Lambda handler answers."));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -377,20 +375,21 @@ fn per_entity_detectors_and_grouped_monitors_name_the_entity() {
 fn the_aws_waf_preset_simulates_the_shape_it_reads_and_a_misfit_input_is_named() {
     let preset = concat!(env!("CARGO_MANIFEST_DIR"), "/presets/aws-waf.toml");
     let dir = std::env::temp_dir().join(format!("wafwatch-run-waf-{}", std::process::id()));
-    let summary = dir.join("summary.json");
-    let out = Command::new(BIN)
-        .args(["--config", preset, "run", "--duration", "5h", "--rate", "5", "--warmup", "3h"])
-        .args(["--scenario", "sql-injection@4h+10m", "--out"])
-        .arg(&dir)
-        .arg("--summary-json")
-        .arg(&summary)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let args = [
+        "--config",
+        preset,
+        "run",
+        "--duration",
+        "5h",
+        "--rate",
+        "5",
+        "--warmup",
+        "3h",
+        "--scenario",
+        "sql-injection@4h+10m",
+    ];
+    let (stderr, s) = run_to_summary(&args, &dir);
     assert!(!stderr.contains("missing in nearly every record"), "the simulated records fit: {stderr}");
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(s["scenarios"][0]["name"], "sql-injection");
     assert_eq!(s["scenarios"][0]["detected"], true, "only the AWS WAF shape carries the SQLi verdicts: {s}");
 
