@@ -173,6 +173,12 @@ fn monitors(s: &mut String, detection: &Detection) {
                 humantime::format_duration(*window),
                 group_by.map(|g| format!(" per {}", detection.captures[g])).unwrap_or_default()
             ),
+            MonitorKind::NewValues { field, threshold, window, history } => format!(
+                "new values of {}: >= {threshold} in {} not seen in the {} before",
+                detection.captures[*field],
+                humantime::format_duration(*window),
+                humantime::format_duration(*history)
+            ),
         };
         let to = if m.channels.is_empty() { String::new() } else { format!("; to {}", m.channels.join(", ")) };
         let _ = writeln!(

@@ -265,7 +265,7 @@ mod tests {
         );
         let loaded = parse(&text, Origin::Flag("w.toml".into())).unwrap();
         let err = loaded.config().unwrap_err().to_string();
-        assert!(err.starts_with("w.toml: `detector[5].features[0].column`: `B_actoin` is not a column"), "{err}");
+        assert!(err.starts_with("w.toml: `detector[6].features[0].column`: `B_actoin` is not a column"), "{err}");
     }
 
     #[test]
@@ -283,16 +283,17 @@ mod tests {
     fn the_bundled_default_and_the_presets_load_with_no_variables() {
         let loaded = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap();
         let pipeline = loaded.config().unwrap();
-        assert_eq!(pipeline.detection.detectors.len(), 5);
-        assert_eq!(pipeline.detection.monitors.len(), 9);
-        assert_eq!(pipeline.transform.column_names().count(), 10);
+        assert_eq!(pipeline.detection.detectors.len(), 6);
+        assert_eq!(pipeline.detection.monitors.len(), 12);
+        assert_eq!(pipeline.transform.column_names().count(), 11);
         let captured: Vec<&str> = pipeline.detection.captures.iter().map(|c| c.pointer().as_str()).collect();
-        assert_eq!(captured, ["/clientIp"], "the per-IP monitor's group-by field");
+        assert_eq!(captured, ["/clientIp", "/country"], "the per-IP monitors' group-by field, the new-value field");
         let preset = parse(AWS_WAF_PRESET_TOML, Origin::Bundled).unwrap().config().unwrap();
+        let seed_columns = pipeline.transform.column_names().filter(|c| *c != "E_httpstatus");
         assert_eq!(
             preset.transform.column_names().take(10).collect::<Vec<_>>(),
-            pipeline.transform.column_names().collect::<Vec<_>>(),
-            "the preset starts with the same ten columns so detectors and dashboards work on either"
+            seed_columns.collect::<Vec<_>>(),
+            "the preset starts with the seed's ten columns so detectors and dashboards work on either"
         );
         assert_eq!(preset.index.field_type("/httpRequest/clientIp"), Some(crate::index::FieldType::Ip));
         // An `each` field maps the member inside its elements; a `where` lookup maps nothing.
@@ -312,8 +313,8 @@ mod tests {
         let err = parse(&text, Origin::Flag("w.toml".into())).unwrap().config().unwrap_err().to_string();
         for needle in [
             "`index.name`: `WAF`: an index alias is lower-case",
-            "`monitor[9].channels[0]`: no [[channel]] with id `pager` (they are: security-team)",
-            "`monitor[9].group_by`: `/requestId` is not mapped",
+            "`monitor[12].channels[0]`: no [[channel]] with id `pager` (they are: security-team)",
+            "`monitor[12].group_by`: `/requestId` is not mapped",
         ] {
             assert!(err.contains(needle), "missing {needle} in {err}");
         }

@@ -22,7 +22,7 @@
 //! ```
 //! use wafwatch_config::file::{parse, Origin, BUNDLED_DEFAULT_TOML};
 //! let config = parse(BUNDLED_DEFAULT_TOML, Origin::Bundled).unwrap().config().unwrap();
-//! assert_eq!(config.transform.column_names().count(), 10);
+//! assert_eq!(config.transform.column_names().count(), 11);
 //! assert_eq!(config.index.alias, "waf-logs");
 //! let blocked = config.transform.column("B_action").unwrap();
 //! assert_eq!(config.transform.columns()[blocked.index()].name, "B_action");

@@ -40,7 +40,7 @@ fn ad_hit(alert: &Alert) -> Value {
 
 /// The alerting plugin's `ctx` for a local alert: what the template is rendered with locally.
 /// `repeat` is true for a throttled repeat of an alert still active. The period is the monitor
-/// run's: its schedule (the detector's interval, or a minute for count monitors) up to when the
+/// run's: its schedule (the detector's interval, or a minute for count and new-value monitors) up to when the
 /// alert started.
 pub fn local_context(alert: &Alert, monitor: &Monitor, detection: &Detection, repeat: bool) -> Value {
     let period_end = alert.start_time;
@@ -57,6 +57,17 @@ pub fn local_context(alert: &Alert, monitor: &Monitor, detection: &Detection, re
                 MINUTE_MS,
                 json!([{"hits": {"total": {"value": count as u64}, "hits": []}}]),
                 keys.map(|k| json!([{"bucket_keys": k}])),
+            )
+        }
+        MonitorKind::NewValues { .. } => {
+            // The search's terms buckets left by its bucket selector: the new values, most first.
+            let buckets: Vec<Value> =
+                alert.feature_data.iter().map(|f| json!({"key": f.feature_name, "doc_count": f.data as u64})).collect();
+            let total: u64 = alert.feature_data.iter().map(|f| f.data as u64).sum();
+            (
+                MINUTE_MS,
+                json!([{"hits": {"total": {"value": total}, "hits": []}, "aggregations": {"learned": {"doc_count": 1}, "values": {"buckets": buckets}}}]),
+                None,
             )
         }
     };

@@ -56,6 +56,7 @@ mod detector;
 mod due;
 pub mod forest;
 mod monitor;
+mod novelty;
 pub mod result;
 pub mod suppress;
 
@@ -68,6 +69,7 @@ use crate::detector::DetectorState;
 use crate::due::Due;
 pub use crate::forest::{EngineError, SAMPLE_SIZE, TREES};
 use crate::monitor::MonitorState;
+pub use crate::monitor::NEW_VALUES_LISTED;
 pub use crate::result::{AdResult, Alert, Attribution, EntityValue, Event, FeatureData};
 
 /// How the engine fared, for the run's summary.
@@ -106,7 +108,9 @@ impl Engine {
             .iter()
             .map(|m| {
                 let group = match m.kind {
-                    MonitorKind::Count { group_by: Some(g), .. } => Some(dotted(g)),
+                    MonitorKind::Count { group_by: Some(g), .. } | MonitorKind::NewValues { field: g, .. } => {
+                        Some(dotted(g))
+                    }
                     _ => None,
                 };
                 MonitorState::new(m, group)

@@ -1,17 +1,27 @@
 //! One monitor's state and the alerting plugin's semantics: anomaly monitors over their detector's
 //! results, count monitors over a sliding window of matching documents (overall, or per group-by
-//! value), and the alert lifecycle with its throttle.
+//! value), new-value monitors over a sliding window of documents whose value is new, and the alert
+//! lifecycle with its throttle.
 
 use std::collections::{BTreeMap, HashMap};
 
-use wafwatch_config::detection::{Monitor, MonitorKind};
+use wafwatch_config::detection::{Monitor, MonitorKind, NEW_VALUES_LEARNING};
 use wafwatch_transformer::Facts;
 
 use crate::background::Measured;
 use crate::due::Due;
+use crate::novelty::Seen;
 use crate::result::{AdResult, Alert, EntityValue, Event, FeatureData};
 
 const MINUTE: i64 = 60_000;
+
+/// The most new values an alert lists (the monitor's search lists as many).
+pub const NEW_VALUES_LISTED: usize = 10;
+
+/// The start of the minute holding `ms`.
+fn minute_of(ms: i64) -> i64 {
+    ms - ms.rem_euclid(MINUTE)
+}
 
 #[derive(Default)]
 struct AlertState {
@@ -22,9 +32,12 @@ pub(crate) struct MonitorState {
     pub(crate) mon: Monitor,
     /// Active alerts by entity key ("" when not grouped).
     active: HashMap<String, AlertState>,
-    /// Count monitors: matching documents per minute, per group key.
+    /// Count monitors: matching documents per minute, per group key; new-value monitors: documents
+    /// per minute, per value.
     minutes: BTreeMap<i64, HashMap<String, u64>>,
-    /// Count monitors: the next minute to evaluate.
+    /// New-value monitors: the values seen before the window.
+    seen: Seen,
+    /// Count and new-value monitors: the next minute to evaluate.
     next_minute: Option<i64>,
     /// Count monitors: the group-by field's dotted name.
     group_name: Option<String>,
@@ -38,6 +51,7 @@ impl MonitorState {
             mon: mon.clone(),
             active: HashMap::new(),
             minutes: BTreeMap::new(),
+            seen: Seen::default(),
             next_minute: None,
             group_name,
             background: None,
@@ -49,15 +63,26 @@ impl MonitorState {
         matches!(self.mon.kind, MonitorKind::Anomaly { detector, .. } if detector == index)
     }
 
-    /// Count monitors: counts one document in its minute (and group) when it matches.
+    /// Count monitors: counts one document in its minute (and group) when it matches; new-value
+    /// monitors: in its minute and value.
     pub(crate) fn observe(&mut self, facts: &Facts) {
-        let MonitorKind::Count { ref filter, group_by, .. } = self.mon.kind else { return };
-        let minute = facts.timestamp_ms - facts.timestamp_ms.rem_euclid(MINUTE);
-        self.next_minute.get_or_insert(minute);
-        if !filter.matches(&facts.rules, facts.severity) {
-            return;
-        }
-        let key = match group_by {
+        let minute = minute_of(facts.timestamp_ms);
+        let key_from = match self.mon.kind {
+            MonitorKind::Count { ref filter, group_by, .. } => {
+                self.next_minute.get_or_insert(minute);
+                if !filter.matches(&facts.rules, facts.severity) {
+                    return;
+                }
+                group_by
+            }
+            MonitorKind::NewValues { field, .. } => {
+                self.next_minute.get_or_insert(minute);
+                self.seen.observe(facts.timestamp_ms);
+                Some(field)
+            }
+            MonitorKind::Anomaly { .. } => return,
+        };
+        let key = match key_from {
             None => "",
             Some(g) => match facts.captured.get(g) {
                 Some(Some(v)) => v.as_str(),
@@ -92,24 +117,32 @@ impl MonitorState {
         }
     }
 
-    /// Count monitors: evaluates each completed minute over the sliding window.
+    /// Count and new-value monitors: evaluates each completed minute over the sliding window.
     pub(crate) fn count(&mut self, due: Due, events: &mut Vec<Event>) {
-        let MonitorKind::Count { threshold, window, ref filter, .. } = self.mon.kind else { return };
-        let label = filter.label();
-        let window = (window.as_millis() as i64).max(MINUTE);
+        let (threshold, window) = match self.mon.kind {
+            MonitorKind::Count { threshold, window, .. } | MonitorKind::NewValues { threshold, window, .. } => {
+                (threshold, (window.as_millis() as i64).max(MINUTE))
+            }
+            MonitorKind::Anomaly { .. } => return,
+        };
+        let label = self.label();
         let last = self.minutes.last_key_value().map(|(k, _)| *k);
         while let Some(minute) = self.next_minute {
             if !due.holds(minute, MINUTE, 0, last) {
                 break;
             }
-            for (key, n) in self.firing(minute, window, threshold) {
+            let firing = match self.mon.kind {
+                MonitorKind::NewValues { .. } => self.novel(minute, window, threshold),
+                _ => self.firing(minute, window, threshold),
+            };
+            for (key, n, feature_data) in firing {
                 let r = AdResult {
                     detector_id: label.clone(),
-                    entity: self.group_name.as_ref().map(|g| vec![EntityValue { name: g.clone(), value: key.clone() }]),
+                    entity: self.entity(&key),
                     data_start_time: minute,
                     data_end_time: minute + MINUTE,
                     execution_end_time: minute + MINUTE,
-                    feature_data: vec![FeatureData { feature_name: label.clone(), data: n as f64 }],
+                    feature_data,
                     feature_imputed: false,
                     anomaly_score: n as f64,
                     anomaly_grade: 1.0,
@@ -121,14 +154,45 @@ impl MonitorState {
                 let entity = r.entity.clone();
                 self.fire(&label, &key, entity, &r, events);
             }
-            self.minutes.retain(|k, _| *k > minute - window);
+            self.slide(minute, window);
             self.next_minute = Some(minute + MINUTE);
         }
     }
 
-    /// The groups at or above the threshold in the window ending with `minute`, sorted; alerts of
-    /// groups no longer there complete.
-    fn firing(&mut self, minute: i64, window: i64, threshold: u64) -> Vec<(String, u64)> {
+    /// The alerts' source: the filter's label, or `new:FIELD`.
+    fn label(&self) -> String {
+        match &self.mon.kind {
+            MonitorKind::Count { filter, .. } => filter.label(),
+            _ => format!("new:{}", self.group_name.as_deref().unwrap_or("field")),
+        }
+    }
+
+    /// A grouped count monitor's alert names its group; a new-value monitor's alert is one for all.
+    fn entity(&self, key: &str) -> Option<Vec<EntityValue>> {
+        match self.mon.kind {
+            MonitorKind::Count { group_by: Some(_), .. } => {
+                self.group_name.as_ref().map(|g| vec![EntityValue { name: g.clone(), value: key.to_owned() }])
+            }
+            _ => None,
+        }
+    }
+
+    /// The window moves past `minute`: the minute leaving it is forgotten, or, for a new-value
+    /// monitor, remembered as seen.
+    fn slide(&mut self, minute: i64, window: i64) {
+        let leaving = minute + MINUTE - window;
+        if let MonitorKind::NewValues { history, .. } = self.mon.kind
+            && let Some(per) = self.minutes.get(&leaving)
+        {
+            let forget_before = leaving + MINUTE - history.as_millis() as i64;
+            self.seen.note(leaving, per.keys(), forget_before);
+        }
+        self.minutes.retain(|k, _| *k > leaving);
+    }
+
+    /// The groups at or above the threshold in the window ending with `minute`, sorted, with their
+    /// counts; alerts of groups no longer there complete.
+    fn firing(&mut self, minute: i64, window: i64, threshold: u64) -> Vec<(String, u64, Vec<FeatureData>)> {
         let mut totals: HashMap<&str, u64> = HashMap::new();
         for per in self.minutes.range(minute + MINUTE - window..=minute).map(|(_, p)| p) {
             for (k, c) in per {
@@ -142,7 +206,43 @@ impl MonitorState {
             totals.into_iter().filter(|(_, c)| *c >= threshold).map(|(k, c)| (k.to_owned(), c)).collect();
         firing.sort();
         self.active.retain(|k, _| firing.iter().any(|(f, _)| f == k));
+        let label = self.label();
         firing
+            .into_iter()
+            .map(|(k, n)| (k, n, vec![FeatureData { feature_name: label.clone(), data: n as f64 }]))
+            .collect()
+    }
+
+    /// New-value monitors: the documents in the window ending with `minute` whose value was not
+    /// seen in the history before the window, once the data reaches back past the learning
+    /// period; at or above the threshold, one alert (key "") with each new value's count, most
+    /// first (at most [`NEW_VALUES_LISTED`]).
+    fn novel(&mut self, minute: i64, window: i64, threshold: u64) -> Vec<(String, u64, Vec<FeatureData>)> {
+        let MonitorKind::NewValues { history, .. } = self.mon.kind else { return Vec::new() };
+        let window_start = minute + MINUTE - window;
+        if !self.seen.learned(window_start - NEW_VALUES_LEARNING.as_millis() as i64) {
+            return Vec::new();
+        }
+        let since = window_start - history.as_millis() as i64;
+        let mut new: HashMap<&str, u64> = HashMap::new();
+        for per in self.minutes.range(window_start..=minute).map(|(_, p)| p) {
+            for (v, c) in per.iter().filter(|(v, _)| self.seen.is_new(v, since)) {
+                *new.entry(v.as_str()).or_default() += c;
+            }
+        }
+        let total: u64 = new.values().sum();
+        if let Some(kept) = &mut self.background {
+            kept.push(Measured { at: minute, value: total as f64 });
+        }
+        if total < threshold {
+            self.active.clear();
+            return Vec::new();
+        }
+        let mut values: Vec<(&str, u64)> = new.into_iter().collect();
+        values.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let listed = values.iter().take(NEW_VALUES_LISTED);
+        let data = listed.map(|(v, c)| FeatureData { feature_name: (*v).to_owned(), data: *c as f64 }).collect();
+        vec![(String::new(), total, data)]
     }
 
     /// Runs the trigger on one result for one alert key: a new alert, a throttled repeat, or (when
@@ -159,7 +259,7 @@ impl MonitorState {
             MonitorKind::Anomaly { min_grade, min_confidence, .. } => {
                 r.anomaly_grade > min_grade && r.confidence > min_confidence
             }
-            MonitorKind::Count { .. } => r.anomaly_grade > 0.0,
+            MonitorKind::Count { .. } | MonitorKind::NewValues { .. } => r.anomaly_grade > 0.0,
         };
         let throttle = self.mon.throttle.as_millis() as i64;
         let at = r.execution_end_time;

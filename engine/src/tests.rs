@@ -352,3 +352,83 @@ fn throttle_suppresses_repeat_notifications_while_an_alert_stays_active() {
     m.on_results("d", &[anomalous_at(32 * 60_000)], &mut events);
     assert_eq!(alerts(&events).len(), 2);
 }
+
+fn new_values_monitor(threshold: u64, history_min: u64) -> Detection {
+    Detection {
+        detectors: vec![],
+        monitors: vec![Monitor {
+            name: "new-countries".into(),
+            kind: MonitorKind::NewValues {
+                field: 0,
+                threshold,
+                window: Duration::from_secs(120),
+                history: Duration::from_secs(history_min * 60),
+            },
+            throttle: Duration::from_secs(600),
+            channels: vec![],
+            priority: 2,
+        }],
+        captures: vec![field("/country")],
+    }
+}
+
+fn from_country(ts: i64, country: Option<&str>) -> Facts {
+    Facts { timestamp_ms: ts, captured: vec![country.map(str::to_owned)], ..Facts::default() }
+}
+
+#[test]
+fn new_value_monitors_count_documents_whose_value_the_history_never_saw() {
+    const MIN: i64 = 60_000;
+    let mut e = Engine::new(&new_values_monitor(3, 180), 1).unwrap();
+    e.keep_backgrounds();
+    // Two hours of US and IN every minute, one FR at minute 10 only, documents without a country.
+    for m in 0..120 {
+        e.observe(&from_country(m * MIN, Some("US")));
+        e.observe(&from_country(m * MIN + 1, Some("IN")));
+        e.observe(&from_country(m * MIN + 2, None));
+    }
+    e.observe(&from_country(10 * MIN + 5, Some("FR")));
+    // Minute 120: two CN (new), one FR (seen 110 minutes before the window: within the history),
+    // US as usual. Minute 121: two more CN, one RU (new).
+    for (m, c) in [(120, "CN"), (120, "CN"), (120, "FR"), (120, "US"), (121, "CN"), (121, "CN"), (121, "RU")] {
+        e.observe(&from_country(m * MIN + 7, Some(c)));
+    }
+    let a = alerts(&e.close(122 * MIN));
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        (a[0].data_start_time, a[0].detector_name.as_str(), a[0].entity.clone()),
+        (121 * MIN, "new:country", None)
+    );
+    let listed: Vec<(&str, f64)> = a[0].feature_data.iter().map(|f| (f.feature_name.as_str(), f.data)).collect();
+    assert_eq!(listed, [("CN", 4.0), ("RU", 1.0)], "most first; FR is not new");
+    // Nothing is judged before the data reaches more than an hour back past the window's start
+    // (every value would be new): the background starts at minute 62, whose window starts at
+    // minute 61, an hour after the first document (the search's `lt` is strict).
+    let bg = &e.backgrounds()[0].values;
+    assert_eq!(bg.first().map(|m| m.at), Some(62 * MIN));
+    assert_eq!(bg.iter().map(|m| m.value).fold(0.0, f64::max), 5.0);
+    assert_eq!(bg.iter().filter(|m| m.value > 0.0).count(), 2, "minute 120 (2 CN) and 121 (4 CN and RU)");
+}
+
+#[test]
+fn a_value_older_than_the_history_is_new_again() {
+    const MIN: i64 = 60_000;
+    // History of 90 minutes; FR seen at minute 0, then at minute 200 with steady US traffic.
+    let mut e = Engine::new(&new_values_monitor(1, 90), 1).unwrap();
+    e.observe(&from_country(0, Some("FR")));
+    for m in 0..200 {
+        e.observe(&from_country(m * MIN + 1, Some("US")));
+    }
+    e.observe(&from_country(200 * MIN + 2, Some("FR")));
+    let a = alerts(&e.close(201 * MIN));
+    assert_eq!(a.iter().map(|a| a.data_start_time / MIN).collect::<Vec<_>>(), [200]);
+    // The same with FR seen at minute 150 (within 90 minutes of the window): nothing.
+    let mut e = Engine::new(&new_values_monitor(1, 90), 1).unwrap();
+    for m in 0..200 {
+        e.observe(&from_country(m * MIN + 1, Some("US")));
+    }
+    e.observe(&from_country(150 * MIN + 2, Some("FR")));
+    e.observe(&from_country(200 * MIN + 2, Some("FR")));
+    let a = alerts(&e.close(201 * MIN));
+    assert!(a.iter().all(|a| a.data_start_time / MIN == 150), "only FR's first appearance: {a:?}");
+}

@@ -66,6 +66,20 @@ pub fn template(monitor: &Monitor, detection: &Detection, site: &Site<'_>) -> Te
         MonitorKind::Anomaly { detector, min_grade, min_confidence } => {
             anomaly_body(&detection.detectors[*detector], (*min_grade, *min_confidence), site, &link)
         }
+        MonitorKind::NewValues { field, threshold, window, history } => {
+            let field = field_name(detection, *field);
+            let (minutes, history) = (window.as_secs() / 60, humantime::format_duration(*history));
+            // The search's terms buckets are the new values only (its bucket selector drops the
+            // others), ordered by first appearance; the local context lists them most first.
+            format!(
+                "{{{{ctx.monitor.name}}}}: at least {threshold} documents in {minutes} minutes with a {field} not seen in the {history} before.\n\
+                 New: {{{{#ctx.results.0.aggregations.values.buckets}}}}{field} {{{{key}}}} ({{{{doc_count}}}}) {{{{/ctx.results.0.aggregations.values.buckets}}}}\n\
+                 How bad: priority {{{{ctx.trigger.severity}}}} of 5 (1 is highest).\n\
+                 When: the {minutes} minutes up to {{{{ctx.periodEnd}}}}.\n\
+                 Where: {index}.{link}\n",
+                index = site.index_pattern,
+            )
+        }
         MonitorKind::Count { filter, threshold, window, group_by } => {
             let what = match filter {
                 DocFilter::Rule { name, .. } => {

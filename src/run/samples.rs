@@ -110,6 +110,15 @@ impl Samples {
                     });
                     watches.len() - 1
                 }
+                // Any record of the minute: which values are new is known only when it is judged.
+                MonitorKind::NewValues { .. } => {
+                    watches.push(Watch {
+                        interval: 60_000,
+                        what: What::Columns { columns: Vec::new(), any_field: true },
+                        entity: Vec::new(),
+                    });
+                    watches.len() - 1
+                }
             };
             monitor_watch.insert(m.name.clone(), watch);
         }

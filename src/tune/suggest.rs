@@ -71,7 +71,7 @@ pub fn suggest(monitor: &Monitor, background: &Background, days: f64, per_day: f
     let quantile_used = (1.0 - per_day / per_day_evaluations.max(1.0)).clamp(0.0, 1.0);
     let at_quantile = quantile(&values, quantile_used);
     let (kind, threshold, suggested) = match monitor.kind {
-        MonitorKind::Count { threshold, .. } => {
+        MonitorKind::Count { threshold, .. } | MonitorKind::NewValues { threshold, .. } => {
             ("count", threshold as f64, ((at_quantile * (1.0 + MARGIN)).floor() + 1.0).max(1.0))
         }
         MonitorKind::Anomaly { min_grade, .. } => {
@@ -98,7 +98,9 @@ pub fn suggest(monitor: &Monitor, background: &Background, days: f64, per_day: f
 pub fn with_threshold(monitor: &Monitor, value: f64) -> Monitor {
     let mut m = monitor.clone();
     match &mut m.kind {
-        MonitorKind::Count { threshold, .. } => *threshold = value.round().max(1.0) as u64,
+        MonitorKind::Count { threshold, .. } | MonitorKind::NewValues { threshold, .. } => {
+            *threshold = value.round().max(1.0) as u64
+        }
         MonitorKind::Anomaly { min_grade, .. } => *min_grade = value,
     }
     m

@@ -276,3 +276,29 @@ proptest! {
         prop_assert_eq!(on(&Value::Object(doc)), expected);
     }
 }
+
+/// Two groups of columns over one field are two one-hot groups: a value sets one column of each.
+#[test]
+fn a_field_with_two_groups_sets_a_column_in_each() {
+    let t = from_toml(
+        r#"
+        [[encode]]
+        field = "/httpStatus"
+        columns = [ { name = "good", values = ["2xx", "3xx"] }, { name = "bad", values = ["4xx", "5xx"] } ]
+
+        [[encode]]
+        field = "/httpStatus"
+        columns = [ { name = "server_error", values = ["5xx"] }, { name = "not_server_error", otherwise = true } ]
+        "#,
+    );
+    let on = |status: Value| {
+        let mut out = Vec::new();
+        t.transform(json!({ "httpStatus": status }).to_string().as_bytes(), 1_795_262_283_412, &mut out).unwrap();
+        let got: Map<String, Value> = serde_json::from_slice(&out).unwrap();
+        t.config().column_names().filter(|c| got[*c] == 1).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert_eq!(on(json!(503)), ["bad", "server_error"]);
+    assert_eq!(on(json!(404)), ["bad", "not_server_error"]);
+    assert_eq!(on(json!("200")), ["good", "not_server_error"]);
+    assert_eq!(on(Value::Null), ["not_server_error"]);
+}

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::sections::{DEFAULT_WINDOW, DetectorSection, FeatureSection, MonitorSection, SuppressSection};
+pub use self::sections::{
+    DEFAULT_HISTORY, DEFAULT_WINDOW, DetectorSection, FeatureSection, MonitorSection, SuppressSection,
+};
 use crate::error::{ConfigError, Problems};
 use crate::index::FieldType;
 use crate::pointer::Field;
@@ -242,7 +244,28 @@ pub enum MonitorKind {
         /// Count per value of this capture (index into [`Detection::captures`]).
         group_by: Option<usize>,
     },
+    /// Documents whose value of a field was not seen in the `history` before the window: a country
+    /// or a TLS fingerprint never seen before.
+    NewValues {
+        /// The field: index into [`Detection::captures`].
+        field: usize,
+        /// Alert at this many documents with new values within the window.
+        threshold: u64,
+        /// Sliding window.
+        window: Duration,
+        /// How far before the window a value counts as seen.
+        history: Duration,
+    },
 }
+
+/// How long a new-value monitor must have seen data before its window before it judges anything
+/// new: at the start of the data every value is.
+pub const NEW_VALUES_LEARNING: Duration = Duration::from_secs(3600);
+
+/// The most values a new-value monitor's search considers per minute, newest first: more than this
+/// many new values in one window are counted by their first this many on OpenSearch (the local
+/// engine counts them all).
+pub const NEW_VALUES_SEARCHED: usize = 100;
 
 /// A validated monitor.
 #[derive(Debug, Clone, PartialEq)]
@@ -280,6 +303,9 @@ impl Detection {
                 self.detectors.get(*detector).map(|d| d.name.clone()).unwrap_or_default()
             }
             MonitorKind::Count { filter, .. } => filter.label(),
+            MonitorKind::NewValues { field, .. } => {
+                format!("new:{}", self.captures.get(*field).map_or("field", |f| f.dotted()))
+            }
         }
     }
 }

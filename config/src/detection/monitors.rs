@@ -1,11 +1,14 @@
 //! The named checks of `[[monitor]]`: its name, throttle, channels and priority, then what it
-//! watches, as an anomaly monitor (a detector) or a count monitor (a rule or a severity).
+//! watches, as an anomaly monitor (a detector), a count monitor (a rule or a severity) or a
+//! new-value monitor (a field).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::sections::{DEFAULT_WINDOW, DetectorSection, MonitorSection, default_confidence, default_grade};
-use super::{Captures, Context, DocFilter, Monitor, MonitorKind};
+use super::sections::{
+    DEFAULT_HISTORY, DEFAULT_WINDOW, DetectorSection, MonitorSection, default_confidence, default_grade,
+};
+use super::{Captures, Context, DocFilter, Monitor, MonitorKind, NEW_VALUES_LEARNING};
 use crate::duration::{throttle, whole_minutes};
 use crate::error::Problems;
 use crate::names;
@@ -26,12 +29,17 @@ pub(super) fn check_all(
     for (i, m) in sections.iter().enumerate() {
         let base = format!("monitor[{i}]");
         let throttle = common(m, &base, &mut names, ctx, problems);
-        let kind = match (&m.detector, &m.rule, &m.severity) {
-            (Some(name), None, None) => anomaly(m, name, detectors, &base, problems),
-            (None, rule, severity) if rule.is_some() != severity.is_some() => count(m, &base, ctx, captures, problems),
+        let kind = match (&m.detector, &m.rule, &m.severity, &m.new_values) {
+            (Some(name), None, None, None) => anomaly(m, name, detectors, &base, problems),
+            (None, rule, severity, None) if rule.is_some() != severity.is_some() => {
+                count(m, &base, ctx, captures, problems)
+            }
+            (None, None, None, Some(field)) => new_values(m, field, &base, ctx, captures, problems),
             _ => {
-                problems
-                    .push(base.clone(), "a monitor watches a `detector`, a `rule` or a `severity`: give exactly one");
+                problems.push(
+                    base.clone(),
+                    "a monitor watches a `detector`, a `rule`, a `severity` or `new_values`: give exactly one",
+                );
                 None
             }
         };
@@ -78,28 +86,49 @@ fn common(
     throttle
 }
 
-/// Keys of the other kind of monitor are refused.
-fn refuse(m: &MonitorSection, count_keys: bool, base: &str, problems: &mut Problems) {
-    let (keys, why): (Vec<(&str, bool)>, &str) = if count_keys {
-        (
-            vec![
-                ("threshold", m.threshold.is_some()),
-                ("window", m.window.is_some()),
-                ("group_by", m.group_by.is_some()),
-            ],
-            "applies to count monitors (rule or severity) only",
-        )
-    } else {
-        (
-            vec![("min_grade", m.min_grade.is_some()), ("min_confidence", m.min_confidence.is_some())],
-            "applies to anomaly monitors (detector) only",
-        )
-    };
-    for (key, set) in keys {
-        if set {
-            problems.push(format!("{base}.{key}"), why);
+/// What a monitor watches, for the keys that belong to one kind only.
+#[derive(Clone, Copy, PartialEq)]
+enum Watches {
+    Detector,
+    Count,
+    NewValues,
+}
+
+impl Watches {
+    fn described(self) -> &'static str {
+        match self {
+            Watches::Detector => "anomaly monitors (detector)",
+            Watches::Count => "count monitors (rule or severity)",
+            Watches::NewValues => "new-value monitors (new_values)",
         }
     }
+}
+
+/// Keys of another kind of monitor are refused.
+fn refuse(m: &MonitorSection, watches: Watches, base: &str, problems: &mut Problems) {
+    use Watches::{Count, Detector, NewValues};
+    let keys: [(&str, bool, &[Watches]); 6] = [
+        ("threshold", m.threshold.is_some(), &[Count, NewValues]),
+        ("window", m.window.is_some(), &[Count, NewValues]),
+        ("group_by", m.group_by.is_some(), &[Count]),
+        ("history", m.history.is_some(), &[NewValues]),
+        ("min_grade", m.min_grade.is_some(), &[Detector]),
+        ("min_confidence", m.min_confidence.is_some(), &[Detector]),
+    ];
+    for (key, set, kinds) in keys {
+        if set && !kinds.contains(&watches) {
+            let to: Vec<&str> = kinds.iter().map(|k| k.described()).collect();
+            problems.push(format!("{base}.{key}"), format!("applies to {} only", to.join(" and ")));
+        }
+    }
+}
+
+/// A count or new-value monitor's window: whole minutes, 5m when not given.
+fn window(m: &MonitorSection, base: &str, problems: &mut Problems) -> Duration {
+    whole_minutes(m.window.as_deref().unwrap_or(DEFAULT_WINDOW), false).unwrap_or_else(|problem| {
+        problems.push(format!("{base}.window"), problem);
+        Duration::from_secs(60)
+    })
 }
 
 /// An anomaly monitor: thresholds from 0 to 1, on a detector that exists.
@@ -110,7 +139,7 @@ fn anomaly(
     base: &str,
     problems: &mut Problems,
 ) -> Option<MonitorKind> {
-    refuse(m, true, base, problems);
+    refuse(m, Watches::Detector, base, problems);
     let min_grade = m.min_grade.unwrap_or_else(default_grade);
     let min_confidence = m.min_confidence.unwrap_or_else(default_confidence);
     for (key, v) in [("min_grade", min_grade), ("min_confidence", min_confidence)] {
@@ -140,11 +169,8 @@ fn count(
     captures: &mut Captures,
     problems: &mut Problems,
 ) -> Option<MonitorKind> {
-    refuse(m, false, base, problems);
-    let window = whole_minutes(m.window.as_deref().unwrap_or(DEFAULT_WINDOW), false).unwrap_or_else(|problem| {
-        problems.push(format!("{base}.window"), problem);
-        Duration::from_secs(60)
-    });
+    refuse(m, Watches::Count, base, problems);
+    let window = window(m, base, problems);
     let group_by = m
         .group_by
         .as_ref()
@@ -177,10 +203,47 @@ fn count(
     }
 }
 
-/// The priority when none is given: 2 for anomalies, the rule's (or the severity's) otherwise.
+/// The longest history a new-value monitor may look back over: its search reads every document
+/// of it each minute.
+const MAX_HISTORY: Duration = Duration::from_secs(30 * 86_400);
+
+/// A new-value monitor: a categorical field, a threshold of at least 1, a window in whole minutes,
+/// and a history in whole minutes longer than the learning period and at most 30 days.
+fn new_values(
+    m: &MonitorSection,
+    pointer: &str,
+    base: &str,
+    ctx: &Context<'_>,
+    captures: &mut Captures,
+    problems: &mut Problems,
+) -> Option<MonitorKind> {
+    refuse(m, Watches::NewValues, base, problems);
+    let window = window(m, base, problems);
+    let history = whole_minutes(m.history.as_deref().unwrap_or(DEFAULT_HISTORY), false)
+        .and_then(|h| {
+            if h > NEW_VALUES_LEARNING && h <= MAX_HISTORY {
+                Ok(h)
+            } else {
+                Err(format!(
+                    "expected more than {} (the monitor learns for that long) and at most 30d",
+                    humantime::format_duration(NEW_VALUES_LEARNING)
+                ))
+            }
+        })
+        .map_err(|problem| problems.push(format!("{base}.history"), problem))
+        .ok();
+    let field = ctx.categorical(pointer, format!("{base}.new_values"), "tell its values apart", problems);
+    if m.threshold.is_none_or(|t| t == 0) {
+        problems.push(format!("{base}.threshold"), "a new-value monitor needs `threshold`, a count of at least 1");
+    }
+    let (field, history, threshold) = (field?, history?, m.threshold.filter(|t| *t > 0)?);
+    Some(MonitorKind::NewValues { field: captures.index_of(&field), threshold, window, history })
+}
+
+/// The priority when none is given: 2 for anomalies and new values, the rule's (or the severity's) otherwise.
 fn default_priority(kind: &MonitorKind, ctx: &Context<'_>) -> u8 {
     match kind {
-        MonitorKind::Anomaly { .. } => ANOMALY_PRIORITY,
+        MonitorKind::Anomaly { .. } | MonitorKind::NewValues { .. } => ANOMALY_PRIORITY,
         MonitorKind::Count { filter: DocFilter::Severity(s), .. } => s.priority(),
         MonitorKind::Count { filter: DocFilter::Rule { id, .. }, .. } => {
             ctx.transform.rules().get(id.index()).map_or(3, |r| r.severity.priority())

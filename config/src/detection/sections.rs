@@ -61,6 +61,9 @@ pub(super) fn default_confidence() -> f64 {
 /// A count monitor's window when none is given.
 pub const DEFAULT_WINDOW: &str = "5m";
 
+/// A new-value monitor's history when none is given.
+pub const DEFAULT_HISTORY: &str = "1d";
+
 /// `[[detector]]`: an anomaly detector (Random Cut Forest) over aggregated columns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,9 +99,11 @@ pub struct DetectorSection {
     pub suppress: Vec<SuppressSection>,
 }
 
-/// `[[monitor]]`: alerts when its detector's results cross the thresholds (`detector = ...`), or
-/// when at least `threshold` documents tagged with a rule (`rule = ...`) or a severity
-/// (`severity = ...`) arrive within `window`, overall or per value of `group_by`.
+/// `[[monitor]]`: alerts when its detector's results cross the thresholds (`detector = ...`), when
+/// at least `threshold` documents tagged with a rule (`rule = ...`) or a severity
+/// (`severity = ...`) arrive within `window`, overall or per value of `group_by`, or when at least
+/// `threshold` documents within `window` carry values of a field not seen in the `history` before
+/// it (`new_values = ...`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorSection {
@@ -113,12 +118,21 @@ pub struct MonitorSection {
     /// ...or the least severity it counts (`critical`: documents whose rules reached critical).
     #[serde(default)]
     pub severity: Option<Severity>,
-    /// Count monitor: alert at this many documents within `window`.
+    /// ...or the keyword or ip field (JSON pointer) whose values never seen before it watches
+    /// (new-value monitor): a country, a TLS fingerprint.
+    #[serde(default)]
+    pub new_values: Option<String>,
+    /// Count and new-value monitors: alert at this many documents within `window` (a new-value
+    /// monitor counts the documents whose value is new).
     #[serde(default)]
     pub threshold: Option<u64>,
-    /// Count monitor: the sliding window, whole minutes. Default 5m.
+    /// Count and new-value monitors: the sliding window, whole minutes. Default 5m.
     #[serde(default)]
     pub window: Option<String>,
+    /// New-value monitor: how far before the window a value counts as seen, whole minutes, 2h to
+    /// 30d. Default 1d.
+    #[serde(default)]
+    pub history: Option<String>,
     /// Count monitor: count per value of this keyword or ip field (JSON pointer), such as the client
     /// IP, and alert per value.
     #[serde(default)]

@@ -110,7 +110,7 @@ fn every_problem_names_its_key() {
         "`detector[0].suppress[0].value`: `actual_over_expected_ratio` needs a `value` greater than 0",
         "`detector[0].suppress[1].value`: `actual_is_over_expected` takes no value",
         "`monitor[0].min_grade`: expected a number from 0 to 1, got 1.5",
-        "`monitor[0].threshold`: applies to count monitors (rule or severity) only",
+        "`monitor[0].threshold`: applies to count monitors (rule or severity) and new-value monitors (new_values) only",
         "`monitor[0].channels[0]`: no [[channel]] with id `pager` (they are: ops)",
         "`monitor[0].throttle`: `30s` is not a whole number of minutes from 1m to 24h",
         "`monitor[0].detector`: no detector named `other`",
@@ -126,8 +126,59 @@ fn every_problem_names_its_key() {
         "`monitor[0].rule`: no [[rule]] named `nope` (they are: failed-login)",
         "`monitor[1].threshold`: a count monitor needs `threshold`",
         "`monitor[1].min_grade`: applies to anomaly monitors (detector) only",
-        "`monitor[2]`: a monitor watches a `detector`, a `rule` or a `severity`",
-        "`monitor[3]`: a monitor watches a `detector`, a `rule` or a `severity`",
+        "`monitor[2]`: a monitor watches a `detector`, a `rule`, a `severity` or `new_values`",
+        "`monitor[3]`: a monitor watches a `detector`, a `rule`, a `severity` or `new_values`",
+    ] {
+        assert!(joined.contains(needle), "missing {needle} in\n{joined}");
+    }
+}
+
+#[test]
+fn a_new_value_monitor_resolves_its_field_and_durations() {
+    let d = check(
+        "[[monitor]]\nname = \"new-countries\"\nnew_values = \"/country\"\nthreshold = 20\nwindow = \"2m\"\nhistory = \"7d\"\n[[monitor]]\nname = \"d\"\nnew_values = \"/country\"\nthreshold = 1\n",
+    )
+    .unwrap();
+    assert_eq!(d.captures, vec![Field::parse("/country").unwrap()]);
+    assert_eq!(
+        d.monitors[0].kind,
+        MonitorKind::NewValues {
+            field: 0,
+            threshold: 20,
+            window: Duration::from_secs(120),
+            history: Duration::from_secs(7 * 86_400)
+        }
+    );
+    assert_eq!(
+        d.monitors[1].kind,
+        MonitorKind::NewValues {
+            field: 0,
+            threshold: 1,
+            window: Duration::from_secs(300),
+            history: Duration::from_secs(86_400)
+        },
+        "5m and 1d when not given"
+    );
+    assert_eq!((d.monitors[0].priority, d.source_of(&d.monitors[0]).as_str()), (2, "new:country"));
+}
+
+#[test]
+fn a_new_value_monitor_refuses_what_it_cannot_use() {
+    let joined = check(
+        "[[monitor]]\nname = \"a\"\nnew_values = \"/headers\"\nhistory = \"30m\"\ngroup_by = \"/clientIp\"\nmin_grade = 0.5\n[[monitor]]\nname = \"b\"\nnew_values = \"/uri\"\nthreshold = 0\nhistory = \"31d\"\n[[monitor]]\nname = \"c\"\nrule = \"failed-login\"\nthreshold = 3\nhistory = \"1d\"\n",
+    )
+    .unwrap_err()
+    .join("\n");
+    for needle in [
+        "`monitor[0].new_values`: `/headers` is mapped as NotIndexed; tell its values apart needs a keyword or ip field",
+        "`monitor[0].history`: expected more than 1h (the monitor learns for that long) and at most 30d",
+        "`monitor[0].group_by`: applies to count monitors (rule or severity) only",
+        "`monitor[0].min_grade`: applies to anomaly monitors (detector) only",
+        "`monitor[0].threshold`: a new-value monitor needs `threshold`, a count of at least 1",
+        "`monitor[1].new_values`: `/uri` is not mapped",
+        "`monitor[1].threshold`: a new-value monitor needs `threshold`",
+        "`monitor[1].history`: expected more than 1h",
+        "`monitor[2].history`: applies to new-value monitors (new_values) only",
     ] {
         assert!(joined.contains(needle), "missing {needle} in\n{joined}");
     }

@@ -86,23 +86,17 @@ pub(super) fn source(src: &SourceSection, problems: &mut Problems) -> Option<Poi
     pointer(&src.timestamp, "source.timestamp".into(), problems)
 }
 
-/// `[[encode]]`: each field (with its `each` and `where`) once, each with columns; the shape
-/// checked by [`shape`], every column by [`column_name`] and [`column_values`].
+/// `[[encode]]`: each a group of columns over one field, of which a value sets at most one; a field
+/// may have more than one group (the status class, and a server-error indicator beside it). The
+/// shape checked by [`shape`], every column by [`column_name`] and [`column_values`].
 pub(super) fn encode(sections: &[EncodeSection], problems: &mut Problems) -> (Vec<EncodedField>, Vec<Column>) {
     let mut fields = Vec::new();
     let mut columns: Vec<Column> = Vec::new();
     let mut column_at: HashMap<String, String> = HashMap::new();
-    let mut seen_fields: HashMap<String, usize> = HashMap::new();
     for (i, enc) in sections.iter().enumerate() {
         let base = format!("encode[{i}]");
         let parsed = pointer(&enc.field, format!("{base}.field"), problems);
         let shape = shape(enc, &base, problems);
-        if let Some(prev) = seen_fields.insert(field_identity(enc), i) {
-            problems.push(
-                format!("{base}.field"),
-                format!("`{}` is already encoded by encode[{prev}]; put all its columns in one [[encode]]", enc.field),
-            );
-        }
         if enc.columns.is_empty() {
             problems.push(format!("{base}.columns"), "expected at least one column");
         }
@@ -131,15 +125,6 @@ pub(super) fn encode(sections: &[EncodeSection], problems: &mut Problems) -> (Ve
         }
     }
     (fields, columns)
-}
-
-/// What makes two `[[encode]]` tables read the same values: the field, `each` and `where`.
-fn field_identity(enc: &EncodeSection) -> String {
-    let each = enc.each.as_deref().unwrap_or("");
-    match &enc.select {
-        Some(sel) => format!("{}|{each}|{}|{}", enc.field, sel.member, sel.equals.to_ascii_lowercase()),
-        None => format!("{}|{each}", enc.field),
-    }
 }
 
 /// How the field is read: a member, every element of an array (`each`), or the element an array

@@ -192,7 +192,7 @@ fn array_field_mistakes_are_named_with_their_key() {
 }
 
 #[test]
-fn one_array_may_be_read_twice_but_not_the_same_way() {
+fn a_field_may_have_more_than_one_group_of_columns() {
     let p = problems(
         r#"
         [[encode]]
@@ -204,18 +204,20 @@ fn one_array_may_be_read_twice_but_not_the_same_way() {
         [[encode]]
         field = "/h"
         each = "/value"
-        where = { member = "/name", equals = "referer" }
-        columns = [ { name = "b", regex = "x" } ]
-
-        [[encode]]
-        field = "/h"
-        each = "/value"
         where = { member = "/name", equals = "user-agent" }
         columns = [ { name = "c", regex = "y" } ]
+
+        [[encode]]
+        field = "/status"
+        columns = [ { name = "bad", values = ["4xx", "5xx"] } ]
+
+        [[encode]]
+        field = "/status"
+        columns = [ { name = "server_error", values = ["5xx"] }, { name = "server_error", values = ["500"] } ]
         "#,
     );
-    assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].starts_with("`encode[2].field`") && p[0].contains("already encoded by encode[0]"), "{p:?}");
+    assert_eq!(p.len(), 1, "a column name is still unique: {p:?}");
+    assert!(p[0].starts_with("`encode[3].columns[1].name`"), "{p:?}");
 }
 
 #[test]

@@ -1,9 +1,12 @@
-//! The alerting monitors' bodies: AD monitors in the shape the Dashboards UIs recognise, and
-//! query-level and bucket-level monitors over the rule tags.
+//! The alerting monitors' bodies: AD monitors in the shape the Dashboards UIs recognise,
+//! query-level and bucket-level monitors over the rule tags, and query-level monitors over the
+//! values of a field never seen before.
 
 use serde_json::{Value, json};
 use wafwatch_config::Severity;
-use wafwatch_config::detection::{Detection, Detector, DocFilter, Monitor, MonitorKind};
+use wafwatch_config::detection::{
+    Detection, Detector, DocFilter, Monitor, MonitorKind, NEW_VALUES_LEARNING, NEW_VALUES_SEARCHED,
+};
 use wafwatch_config::index::Index;
 use wafwatch_message::{AD_TIME_FIELDS, RESULT_TIME_FORMAT, Site, template};
 
@@ -70,6 +73,11 @@ pub fn monitor(m: &Monitor, detection: &Detection, index: &Index, site: &Site<'_
                     bucket_monitor(m, index, query, field, *threshold, actions(m, detection, site, true))
                 }
             }
+        }
+        MonitorKind::NewValues { field, threshold, window, history } => {
+            let spans = NewValueSpans { window: window.as_secs() / 60, history: history.as_secs() / 60 };
+            let field = detection.captures[*field].dotted();
+            new_values_monitor(m, index, field, *threshold, spans, actions(m, detection, site, false))
         }
     };
     sign_ui_metadata(body)
@@ -183,6 +191,73 @@ fn bucket_monitor(m: &Monitor, index: &Index, query: Value, field: &str, thresho
                 "parent_bucket_path": "composite_agg",
                 "script": {"source": format!("params._count >= {threshold}"), "lang": "painless"},
             },
+            "actions": actions,
+        }}],
+        "ui_metadata": {},
+    })
+}
+
+/// A new-value monitor's window and history, in minutes.
+#[derive(Clone, Copy)]
+struct NewValueSpans {
+    window: u64,
+    history: u64,
+}
+
+/// The painless condition of a new-value monitor: the data reaches back past the learning period,
+/// and the documents of the values its search kept (the new ones) number at least `threshold`.
+pub fn new_values_condition(threshold: u64) -> String {
+    format!(
+        "def a = ctx.results[0].aggregations; if (a == null || a.learned.doc_count == 0) {{ return false; }} \
+         long n = 0; for (def b : a.values.buckets) {{ n += b.doc_count; }} return n >= {threshold};"
+    )
+}
+
+/// A query-level monitor over `[period_end - window - history, period_end]`: per value of
+/// `field`, the documents before the window (`before`); a bucket selector keeps the values with
+/// none (new in the window), ordered by first appearance, newest first, so the new ones lead the
+/// terms; `learned` counts the documents older than the learning period before the window.
+fn new_values_monitor(
+    m: &Monitor,
+    index: &Index,
+    field: &str,
+    threshold: u64,
+    spans: NewValueSpans,
+    actions: Vec<Value>,
+) -> Value {
+    let NewValueSpans { window, history } = spans;
+    let learning = NEW_VALUES_LEARNING.as_secs() / 60;
+    let before = |minutes: u64| json!({"range": {"@timestamp": {"lt": format!("{{{{period_end}}}}||-{minutes}m"), "format": "epoch_millis"}}});
+    json!({
+        "name": m.name,
+        "monitor_type": "query_level_monitor",
+        "enabled": true,
+        "schedule": {"period": {"interval": 1, "unit": "MINUTES"}},
+        "inputs": [{"search": {"indices": [index.pattern()], "query": {
+            "size": 0,
+            "query": {"bool": {"filter": [
+                {"range": {"@timestamp": {"gte": format!("{{{{period_end}}}}||-{}m", window + history), "lte": "{{period_end}}", "format": "epoch_millis"}}},
+                {"exists": {"field": field}},
+            ]}},
+            "aggregations": {
+                "learned": {"filter": before(window + learning)},
+                "values": {
+                    "terms": {"field": field, "size": NEW_VALUES_SEARCHED, "order": {"first_seen": "desc"}},
+                    "aggregations": {
+                        "first_seen": {"min": {"field": "@timestamp"}},
+                        "before": {"filter": before(window)},
+                        "new_only": {"bucket_selector": {
+                            "buckets_path": {"before": "before._count"},
+                            "script": "params.before == 0",
+                        }},
+                    },
+                },
+            },
+        }}}],
+        "triggers": [{"query_level_trigger": {
+            "name": m.name,
+            "severity": m.priority.to_string(),
+            "condition": {"script": {"source": new_values_condition(threshold), "lang": "painless"}},
             "actions": actions,
         }}],
         "ui_metadata": {},

@@ -35,7 +35,7 @@ impl<'s> Monitor<'s> {
     pub fn new(m: &'s MonitorConfig, spec: &'s Spec) -> Monitor<'s> {
         let detector = match &m.kind {
             MonitorKind::Anomaly { detector, .. } => Some(spec.detection.detectors[*detector].name.as_str()),
-            MonitorKind::Count { .. } => None,
+            MonitorKind::Count { .. } | MonitorKind::NewValues { .. } => None,
         };
         Monitor { name: m.name.clone(), detector, config: m, spec }
     }
