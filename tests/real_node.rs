@@ -172,6 +172,84 @@ async fn on_any_node_the_template_and_first_index_map_every_field_and_take_real_
     forget_indices(&node, "rt-base").await;
 }
 
+/// The new-value monitor's search and trigger condition, as the bootstrap writes them, run by the
+/// real node (search and painless need no plugin): two hours of the simulator's traffic, the last
+/// two minutes with requests from countries it never sent before. The search must find exactly
+/// those countries in the window, and the condition, executed by the node's painless, must hold at
+/// the configured threshold and not above what arrived, nor before the data reaches back an hour,
+/// nor once the window has moved on (the countries were seen before it).
+#[tokio::test]
+async fn on_any_node_the_new_value_monitor_finds_the_countries_never_seen_before() {
+    const TEST: &str = "on_any_node_the_new_value_monitor_finds_the_countries_never_seen_before";
+    let Some(node) = real::node(TEST).await else { return };
+    let _turn = real::NODE_LOCK.lock().await;
+    let text = real::config_text("rt-novelty");
+    let spec = real::spec(&text, "http://127.0.0.1:9/unused");
+    forget_indices(&node, "rt-novelty").await;
+    template_and_first_index(&node, &spec, node.plugins.contains("opensearch-index-management")).await;
+    let end = Utc::now() - chrono::TimeDelta::minutes(1);
+    let end = end - chrono::TimeDelta::seconds(end.timestamp() % 60);
+    backfill(&node, "rt-novelty", end, "130m", "3", &["geo-anomaly@128m+2m"]);
+    node.call("POST", "/rt-novelty/_refresh", None).await;
+
+    let monitors: Vec<_> = resources(&spec)
+        .into_iter()
+        .filter_map(|r| if let Resource::Monitor(m) = r { Some(m) } else { None })
+        .collect();
+    let monitor = monitors.iter().find(|m| m.name == "new-countries").expect("the default has new-countries");
+    let body = monitor.desired("");
+    let search = |period_end: i64| {
+        let input = serde_json::to_string(&body["inputs"][0]["search"]["query"]).unwrap();
+        serde_json::from_str::<Value>(&input.replace("{{period_end}}", &period_end.to_string())).unwrap()
+    };
+    let (status, found) = node.call("POST", "/rt-novelty/_search", Some(&search(end.timestamp_millis()))).await;
+    assert_eq!(status, 200, "{found}");
+    let buckets = found["aggregations"]["values"]["buckets"].as_array().unwrap();
+    let new: Vec<&str> = buckets.iter().map(|b| b["key"].as_str().unwrap()).collect();
+    assert!(!new.is_empty(), "{found}");
+    let anomalous = wafwatch_log_simulator::model::ANOMALOUS_COUNTRIES;
+    assert!(new.iter().all(|c| anomalous.contains(c)), "only countries the background never sends: {new:?}");
+    // The same window counted directly: every request from those countries in the last 2 minutes.
+    let total: u64 = buckets.iter().map(|b| b["doc_count"].as_u64().unwrap()).sum();
+    let from = end.timestamp_millis() - 120_000;
+    let q = json!({"size": 0, "query": {"bool": {"filter": [
+        {"range": {"@timestamp": {"gte": from, "lte": end.timestamp_millis(), "format": "epoch_millis"}}},
+        {"terms": {"country": anomalous}},
+    ]}}});
+    let (_, direct) = node.call("POST", "/rt-novelty/_search", Some(&q)).await;
+    assert_eq!(direct["hits"]["total"]["value"].as_u64(), Some(total), "{found}");
+    assert!(total >= 20, "the scenario sends ~1 request a second from new countries: {total}");
+
+    // The trigger's condition, run by the node's painless on that response.
+    let condition = |threshold: u64, response: &Value| {
+        let source = wafwatch_opensearch::bootstrap::bodies::new_values_condition(threshold)
+            .replace("ctx.results", "params.results");
+        json!({"script": {"source": source, "params": {"results": [response]}}})
+    };
+    let run = |body: Value| {
+        let node = &node;
+        async move {
+            let (status, r) = node.call("POST", "/_scripts/painless/_execute", Some(&body)).await;
+            assert_eq!(status, 200, "{r}");
+            r["result"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(run(condition(20, &found)).await, "true");
+    assert_eq!(run(condition(total, &found)).await, "true");
+    assert_eq!(run(condition(total + 1, &found)).await, "false");
+    // Forty minutes into the data the history reaches back less than an hour before the window:
+    // every country would be new, and the condition holds off.
+    let early = end.timestamp_millis() - 90 * 60_000;
+    let (_, young) = node.call("POST", "/rt-novelty/_search", Some(&search(early))).await;
+    assert_eq!(young["aggregations"]["learned"]["doc_count"], 0, "{young}");
+    assert_eq!(run(condition(1, &young)).await, "false");
+    // Two minutes on, the same countries were seen in the minutes before the window: not new.
+    let (_, later) = node.call("POST", "/rt-novelty/_search", Some(&search(end.timestamp_millis() + 120_000))).await;
+    assert_eq!(later["aggregations"]["values"]["buckets"], json!([]), "{later}");
+    assert_eq!(run(condition(1, &later)).await, "false");
+    forget_indices(&node, "rt-novelty").await;
+}
+
 #[path = "real/deployment.rs"]
 mod deployment;
 #[path = "real/faults.rs"]

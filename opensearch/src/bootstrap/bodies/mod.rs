@@ -29,5 +29,5 @@ pub use index::{
     firehose_role, firehose_role_mapping, first_index, index_template, ism_policy, policy_id, template_name,
 };
 pub use mark::{MANAGED_BY, carried_fingerprint, fingerprint, is_managed, managed_suffix};
-pub use monitor::{AD_RESULTS_PATTERN, monitor};
+pub use monitor::{AD_RESULTS_PATTERN, monitor, new_values_condition};
 pub use saved_objects::{RESULTS_PATTERN_ID, dashboard_id, index_pattern_id, saved_objects, saved_objects_ndjson};
