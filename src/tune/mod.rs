@@ -146,7 +146,9 @@ pub fn command(args: &TuneArgs, config_flag: Option<&Path>) -> anyhow::Result<Ex
 /// What the passes measure: the configuration's detectors and monitors, or the naive baseline.
 #[derive(Clone)]
 enum Measure {
+    /// The engine over this detection.
     Engine(Detection),
+    /// The baseline, with these thresholds.
     Baseline(ZScoreBaseline),
 }
 

@@ -126,7 +126,7 @@ pub fn simulate(transformer: &Transformer, detects: &mut dyn Detects, config: Si
 }
 
 /// Runs the user's `inputs` through the pipeline, with the `injected` records merged in time
-/// order (each observed before the engine's time passes it).
+/// order (each observed before time passes it).
 pub fn inputs(
     transformer: &Transformer,
     detects: &mut dyn Detects,
