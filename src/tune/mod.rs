@@ -10,7 +10,11 @@
 //!    intensity detected within three intervals at every offset and seed tried, by bisection.
 //! 4. A table on stdout, `--json FILE`, `--report FILE` ([`chart`]: detection against intensity),
 //!    and `--write` ([`mod@write`]) into the configuration file.
+//!
+//! With `--baseline`, the same three measures are of a naive baseline instead ([`baseline`]: a
+//! rolling z-score on per-minute counts of the detectors' columns), to compare with.
 
+pub mod baseline;
 pub mod chart;
 pub mod limit;
 pub mod pipeline;
@@ -24,6 +28,7 @@ use std::time::Duration;
 
 use wafwatch_config::detection::Detection;
 use wafwatch_config::file::Origin;
+use wafwatch_engine::Background;
 use wafwatch_log_simulator::run::parse_duration;
 use wafwatch_log_simulator::scenario::{ScenarioKind, ScenarioSpec};
 use wafwatch_log_simulator::sim::SimConfig;
@@ -31,8 +36,9 @@ use wafwatch_log_simulator::sim::inject::inject;
 use wafwatch_log_simulator::sim::observe::Observed;
 use wafwatch_transformer::Transformer;
 
+use self::baseline::ZScoreBaseline;
 use self::limit::{Limit, WITHIN_INTERVALS, bisect};
-use self::pipeline::Pass;
+use self::pipeline::{Detects, Pass};
 use self::suggest::{Suggestion, suggest, with_threshold};
 use crate::run::RunError;
 
@@ -78,6 +84,11 @@ pub struct TuneArgs {
     /// Write the suggested thresholds into the configuration file, keeping its comments and layout.
     #[arg(long)]
     pub write: bool,
+    /// Measure the naive baseline instead of the configuration's detectors and monitors: a rolling
+    /// z-score over the previous hour on per-minute counts of the columns the detectors use,
+    /// thresholds set for the same false-alert rate (one `zscore:COLUMN` monitor per column).
+    #[arg(long)]
+    pub baseline: bool,
 }
 
 /// The scenarios' window in a probe, and the offset between probes.
@@ -92,6 +103,12 @@ pub fn command(args: &TuneArgs, config_flag: Option<&Path>) -> anyhow::Result<Ex
         Origin::Bundled => None,
     };
     let config = loaded.config()?;
+    if args.write && args.baseline {
+        tracing::error!(
+            "--write --baseline: the baseline's thresholds are not the configuration's; measure without --write"
+        );
+        return Ok(ExitCode::from(2));
+    }
     if args.write && path.is_none() {
         tracing::error!("--write: the configuration is the bundled default, not a file; give --config FILE");
         return Ok(ExitCode::from(2));
@@ -126,7 +143,73 @@ pub fn command(args: &TuneArgs, config_flag: Option<&Path>) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-/// Measures the background, suggests thresholds, and measures the limits they give.
+/// What the passes measure: the configuration's detectors and monitors, or the naive baseline.
+#[derive(Clone)]
+enum Measure {
+    /// The engine over this detection.
+    Engine(Detection),
+    /// The baseline, with these thresholds.
+    Baseline(ZScoreBaseline),
+}
+
+impl Measure {
+    /// The configuration's engine, or with `baseline` the baseline over its detectors' columns.
+    fn new(detection: &Detection, baseline: bool) -> Result<Self, RunError> {
+        if !baseline {
+            return Ok(Measure::Engine(detection.clone()));
+        }
+        let b = ZScoreBaseline::new(detection);
+        if b.names().is_empty() {
+            return Err(RunError::Usage("--baseline: no detector of the configuration uses a column".into()));
+        }
+        Ok(Measure::Baseline(b))
+    }
+
+    /// A fresh one for a pass with `seed`, keeping the backgrounds when `keep`.
+    fn start(&self, seed: u64, keep: bool) -> Result<Box<dyn Detects>, RunError> {
+        Ok(match self {
+            Measure::Engine(d) => Box::new(pipeline::engine(d, seed, keep)?),
+            Measure::Baseline(b) => {
+                let mut b = b.clone();
+                if keep {
+                    b.keep_backgrounds();
+                }
+                Box::new(b)
+            }
+        })
+    }
+
+    /// Each monitor's suggestion from its `background` (in order) over `days`.
+    fn suggest(&self, backgrounds: &[Background], days: f64, per_day: f64) -> Vec<Suggestion> {
+        match self {
+            Measure::Engine(d) => {
+                d.monitors.iter().zip(backgrounds).map(|(m, bg)| suggest(m, bg, days, per_day)).collect()
+            }
+            Measure::Baseline(_) => {
+                backgrounds.iter().map(|bg| baseline::suggest(&bg.monitor, bg, days, per_day)).collect()
+            }
+        }
+    }
+
+    /// The same with the suggested thresholds.
+    fn with_thresholds(&self, suggestions: &[Suggestion]) -> Self {
+        match self {
+            Measure::Engine(d) => {
+                let mut tuned = d.clone();
+                for (m, s) in tuned.monitors.iter_mut().zip(suggestions) {
+                    *m = with_threshold(m, s.suggested);
+                }
+                Measure::Engine(tuned)
+            }
+            Measure::Baseline(b) => {
+                Measure::Baseline(b.with_thresholds(&suggestions.iter().map(|s| s.suggested).collect::<Vec<_>>()))
+            }
+        }
+    }
+}
+
+/// Measures the background, suggests thresholds, and measures the limits they give: of the
+/// configuration's monitors, or with `--baseline` of the naive baseline's.
 pub fn tune(
     args: &TuneArgs,
     transformer: &Transformer,
@@ -136,29 +219,23 @@ pub fn tune(
     if !(args.false_alerts_per_day > 0.0 && args.traffic.rate > 0.0) {
         return Err(RunError::Usage("--false-alerts-per-day and --rate must be positive".into()));
     }
+    let measure = Measure::new(detection, args.baseline)?;
     let seed = args.traffic.seed;
+    let mut background = measure.start(seed, true)?;
     let (pass, observed) = if args.inputs.is_empty() {
-        (
-            pipeline::simulate(
-                transformer,
-                detection,
-                sim_config(args, transformer, seed, args.traffic.duration, vec![]),
-                true,
-            )?,
-            None,
-        )
+        let config = sim_config(args, transformer, seed, args.traffic.duration, vec![]);
+        (pipeline::simulate(transformer, &mut *background, config), None)
     } else {
-        let pass = pipeline::inputs(transformer, detection, &args.inputs, seed, true, None)?;
+        let pass = pipeline::inputs(transformer, &mut *background, &args.inputs, None)?;
         (pass, Some(crate::run::inject::observe(&args.inputs, transformer, seed)?))
     };
-    let suggestions = suggestions(args, detection, &pass);
-    let mut tuned = detection.clone();
-    for (m, s) in tuned.monitors.iter_mut().zip(&suggestions) {
-        *m = with_threshold(m, s.suggested);
-    }
+    let suggestions = suggestions(args, &measure, &pass);
+    let tuned = measure.with_thresholds(&suggestions);
     let mut limits = Vec::new();
     for kind in kinds {
-        let limit = bisect(kind.name(), args.steps, |i| probe(args, transformer, &tuned, observed.as_ref(), kind, i))?;
+        let limit = bisect(kind.name(), args.steps, |i| {
+            probe(args, transformer, detection, &tuned, observed.as_ref(), kind, i)
+        })?;
         tracing::info!(scenario = kind.name(), min_intensity = ?limit.min_intensity, "Detection limit measured.");
         limits.push(limit);
     }
@@ -177,19 +254,19 @@ fn kinds(names: &[String]) -> Result<Vec<ScenarioKind>, RunError> {
 }
 
 /// Each monitor's suggestion from the background after the warm-up.
-fn suggestions(args: &TuneArgs, detection: &Detection, pass: &Pass) -> Vec<Suggestion> {
+fn suggestions(args: &TuneArgs, measure: &Measure, pass: &Pass) -> Vec<Suggestion> {
     let after = pass.span.0 + args.warmup.as_millis() as i64;
     let days = ((pass.span.1 - after) as f64 / 86_400_000.0).max(1.0 / 1_440.0);
-    detection
-        .monitors
+    let backgrounds: Vec<Background> = pass
+        .backgrounds
         .iter()
-        .zip(&pass.backgrounds)
-        .map(|(m, bg)| {
+        .map(|bg| {
             let mut bg = bg.clone();
             bg.values.retain(|v| v.at >= after);
-            suggest(m, &bg, days, args.false_alerts_per_day)
+            bg
         })
-        .collect()
+        .collect();
+    measure.suggest(&backgrounds, days, args.false_alerts_per_day)
 }
 
 /// A simulated span of `duration` from `--from` at `--rate`.
@@ -211,13 +288,16 @@ fn sim_config(
     }
 }
 
-/// Whether `kind` at `intensity` is detected within three intervals at every offset and seed: the
-/// monitor that detected it first in the first probe, or `None`. A probe is a simulated run, or,
-/// with `observed` inputs, the inputs with the scenario injected. The probes run two at a time.
+/// Whether `kind` at `intensity` is detected within three intervals at every offset and seed by
+/// what `measure` runs: the monitor that detected it first in the first probe, or `None`. A probe
+/// is a simulated run, or, with `observed` inputs, the inputs with the scenario injected; it is
+/// scored against `detection`'s detectors' intervals (a minute for the baseline's alerts). The
+/// probes run two at a time.
 fn probe(
     args: &TuneArgs,
     transformer: &Transformer,
     detection: &Detection,
+    measure: &Measure,
     observed: Option<&Observed>,
     kind: ScenarioKind,
     intensity: f64,
@@ -230,19 +310,19 @@ fn probe(
     let one = |(seed, offset): (u64, Duration)| -> Result<Option<String>, RunError> {
         let start = args.warmup + offset;
         let spec = ScenarioSpec { kind, offset: start, duration: SCENARIO, intensity };
+        let mut detects = measure.start(seed, false)?;
         let pass = match observed {
             None => {
                 let duration = start + SCENARIO + tail.unwrap_or(Duration::from_secs(240));
                 pipeline::simulate(
                     transformer,
-                    detection,
+                    &mut *detects,
                     sim_config(args, transformer, seed, duration, vec![spec]),
-                    false,
-                )?
+                )
             }
             Some(observed) => {
                 let injection = inject(&[spec], observed, seed).map_err(|e| RunError::Usage(e.to_string()))?;
-                pipeline::inputs(transformer, detection, &args.inputs, seed, false, Some(&injection))?
+                pipeline::inputs(transformer, &mut *detects, &args.inputs, Some(&injection))?
             }
         };
         let (scores, _) = crate::run::score::score(&pass.labels, &pass.alerts, detection, pass.span.0, 0);

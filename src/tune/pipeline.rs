@@ -1,5 +1,6 @@
 //! The pipeline as `tune` runs it, many times over: simulated traffic or the user's inputs through
-//! the record function and the engine, keeping only the alerts and, when asked, the backgrounds.
+//! the record function and what detects (the engine, or the naive baseline: [`Detects`]), keeping
+//! only the alerts and, when asked, the backgrounds.
 
 use std::path::PathBuf;
 
@@ -25,52 +26,90 @@ pub struct Pass {
     pub span: (i64, i64),
 }
 
-/// The engine and what it has raised.
+/// What detects: the configuration's engine, or the naive baseline ([`super::baseline`]). It
+/// takes the documents one at a time and, as the data's time passes, says what it alerts on.
+pub trait Detects {
+    /// Adds one document.
+    fn observe(&mut self, facts: &Facts);
+    /// Evaluates what is due by `now_ms` (as [`Engine::advance`]); the new alerts.
+    fn advance(&mut self, now_ms: i64) -> Vec<Alert>;
+    /// The data is complete up to `end_ms` (as [`Engine::close`]); the new alerts.
+    fn close(&mut self, end_ms: i64) -> Vec<Alert>;
+    /// What each monitor measured, when kept.
+    fn backgrounds(&self) -> Vec<Background>;
+}
+
+/// The new alerts among `events` (not the results, nor the repeat notifications).
+fn alerts(events: Vec<Event>) -> Vec<Alert> {
+    events.into_iter().filter_map(|e| if let Event::Alert(a) = e { Some(a) } else { None }).collect()
+}
+
+impl Detects for Engine {
+    fn observe(&mut self, facts: &Facts) {
+        Engine::observe(self, facts);
+    }
+
+    fn advance(&mut self, now_ms: i64) -> Vec<Alert> {
+        alerts(Engine::advance(self, now_ms))
+    }
+
+    fn close(&mut self, end_ms: i64) -> Vec<Alert> {
+        alerts(Engine::close(self, end_ms))
+    }
+
+    fn backgrounds(&self) -> Vec<Background> {
+        Engine::backgrounds(self)
+    }
+}
+
+/// The engine for `detection`, keeping the backgrounds when `keep`.
+pub fn engine(detection: &Detection, seed: u64, keep: bool) -> Result<Engine, RunError> {
+    let mut engine = Engine::new(detection, seed)?;
+    if keep {
+        engine.keep_backgrounds();
+    }
+    Ok(engine)
+}
+
+/// What detects, the record function before it, and what it has raised.
 struct Detect<'a> {
     transformer: &'a Transformer,
-    engine: Engine,
+    detects: &'a mut dyn Detects,
     facts: Facts,
     doc: Vec<u8>,
     alerts: Vec<Alert>,
 }
 
 impl<'a> Detect<'a> {
-    fn new(transformer: &'a Transformer, detection: &Detection, seed: u64, keep: bool) -> Result<Self, RunError> {
-        let mut engine = Engine::new(detection, seed)?;
-        if keep {
-            engine.keep_backgrounds();
-        }
-        Ok(Detect { transformer, engine, facts: Facts::default(), doc: Vec::new(), alerts: Vec::new() })
+    fn new(transformer: &'a Transformer, detects: &'a mut dyn Detects) -> Self {
+        Detect { transformer, detects, facts: Facts::default(), doc: Vec::new(), alerts: Vec::new() }
     }
 
     /// Encodes and observes one record; its timestamp when it could be encoded.
     fn record(&mut self, line: &[u8], arrival_ms: i64) -> Option<i64> {
         self.doc.clear();
         self.transformer.transform_with_facts(line, arrival_ms, &mut self.doc, &mut self.facts).ok()?;
-        self.engine.observe(&self.facts);
+        self.detects.observe(&self.facts);
         Some(self.facts.timestamp_ms)
     }
 
-    fn keep(&mut self, events: Vec<Event>) {
-        self.alerts.extend(events.into_iter().filter_map(|e| if let Event::Alert(a) = e { Some(a) } else { None }));
+    /// Evaluates what is due by `now_ms`, keeping the alerts.
+    fn advance(&mut self, now_ms: i64) {
+        let alerts = self.detects.advance(now_ms);
+        self.alerts.extend(alerts);
     }
 
-    fn end(mut self, span: (i64, i64), labels: Vec<Label>) -> Pass {
-        let events = self.engine.close(span.1);
-        self.keep(events);
-        Pass { backgrounds: self.engine.backgrounds(), alerts: self.alerts, labels, span }
+    fn end(self, span: (i64, i64), labels: Vec<Label>) -> Pass {
+        let mut alerts = self.alerts;
+        alerts.extend(self.detects.close(span.1));
+        Pass { backgrounds: self.detects.backgrounds(), alerts, labels, span }
     }
 }
 
 /// Simulates `config` (which must be bounded) through the pipeline.
-pub fn simulate(
-    transformer: &Transformer,
-    detection: &Detection,
-    config: SimConfig,
-    keep: bool,
-) -> Result<Pass, RunError> {
+pub fn simulate(transformer: &Transformer, detects: &mut dyn Detects, config: SimConfig) -> Pass {
     let span = (config.start_ms, config.start_ms + config.duration_ms.unwrap_or(0));
-    let mut detect = Detect::new(transformer, detection, config.seed, keep)?;
+    let mut detect = Detect::new(transformer, detects);
     let mut sim = Simulation::new(config);
     let mut batch = Batch::default();
     while !sim.finished() {
@@ -81,23 +120,20 @@ pub fn simulate(
         for (i, line) in batch.lines().enumerate() {
             detect.record(line, batch.timestamps[i]);
         }
-        let events = detect.engine.advance(sim.next_second_start());
-        detect.keep(events);
+        detect.advance(sim.next_second_start());
     }
-    Ok(detect.end(span, sim.labels()))
+    detect.end(span, sim.labels())
 }
 
 /// Runs the user's `inputs` through the pipeline, with the `injected` records merged in time
-/// order (each observed before the engine's time passes it).
+/// order (each observed before time passes it).
 pub fn inputs(
     transformer: &Transformer,
-    detection: &Detection,
+    detects: &mut dyn Detects,
     inputs: &[PathBuf],
-    seed: u64,
-    keep: bool,
     injected: Option<&Injection>,
 ) -> Result<Pass, RunError> {
-    let mut detect = Detect::new(transformer, detection, seed, keep)?;
+    let mut detect = Detect::new(transformer, detects);
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     let now = chrono::Utc::now().timestamp_millis();
     let mut next = 0;
@@ -115,8 +151,7 @@ pub fn inputs(
                 first = first.min(ts);
                 if ts > last {
                     last = ts;
-                    let events = detect.engine.advance(ts);
-                    detect.keep(events);
+                    detect.advance(ts);
                 }
             }
             Ok(())

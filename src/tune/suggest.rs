@@ -61,15 +61,22 @@ pub fn alerts(values: &[Measured], fires: impl Fn(f64) -> bool) -> Vec<i64> {
     out
 }
 
+/// For `per_day` false alerts a day over `days` of evaluations measuring `values`: the quantile
+/// that leaves that many evaluations above it (the share that may reach a threshold), and the
+/// values' nearest-rank value at it.
+pub fn at_rate(values: &[f64], days: f64, per_day: f64) -> (f64, f64) {
+    let per_day_evaluations = values.len() as f64 / days.max(f64::MIN_POSITIVE);
+    let q = (1.0 - per_day / per_day_evaluations.max(1.0)).clamp(0.0, 1.0);
+    (q, quantile(values, q))
+}
+
 /// The suggestion for `monitor` from its `background` over `days`, for `per_day` false alerts a
 /// day. A count monitor fires at `count >= threshold`, so the threshold is the first whole number
 /// above the quantile plus the margin; an anomaly monitor fires at `grade > min_grade`, so
 /// `min_grade` is the quantile plus the margin (at most 0.99).
 pub fn suggest(monitor: &Monitor, background: &Background, days: f64, per_day: f64) -> Suggestion {
     let values: Vec<f64> = background.values.iter().map(|m| m.value).collect();
-    let per_day_evaluations = values.len() as f64 / days.max(f64::MIN_POSITIVE);
-    let quantile_used = (1.0 - per_day / per_day_evaluations.max(1.0)).clamp(0.0, 1.0);
-    let at_quantile = quantile(&values, quantile_used);
+    let (quantile_used, at_quantile) = at_rate(&values, days, per_day);
     let (kind, threshold, suggested) = match monitor.kind {
         MonitorKind::Count { threshold, .. } | MonitorKind::NewValues { threshold, .. } => {
             ("count", threshold as f64, ((at_quantile * (1.0 + MARGIN)).floor() + 1.0).max(1.0))

@@ -25,7 +25,11 @@ pub fn text(suggestions: &[Suggestion], limits: &[Limit], per_day: f64) -> Strin
     let _ = writeln!(out, "Thresholds for {per_day} false alert(s) a day:\n");
     let _ = writeln!(out, "{:<28} {:>9} {:>10} {:>9}  why", "monitor", "threshold", "suggested", "quantile");
     for s in suggestions {
-        let what = if s.kind == "count" { "count in the window" } else { "grade" };
+        let what = match s.kind {
+            "count" => "count in the window",
+            "zscore" => "z-score",
+            _ => "grade",
+        };
         let _ = writeln!(
             out,
             "{:<28} {:>9} {:>10} {:>9.5}  the background's {what} reached {:.3} at that quantile of {} evaluations; \
