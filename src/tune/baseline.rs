@@ -282,6 +282,7 @@ mod tests {
             [
                 "zscore:B_action",
                 "zscore:B_httpstatus",
+                "zscore:E_httpstatus",
                 "zscore:UNK_country",
                 "zscore:UNK_source",
                 "zscore:uncommon_method"
