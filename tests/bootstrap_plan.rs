@@ -100,7 +100,7 @@ fn the_text_plan_reads_as_steps_and_dashboards_can_be_left_out() {
         "{text}"
     );
     assert!(!text.contains("saved_objects"), "{text}");
-    assert!(text.contains("23 requests."), "{text}");
+    assert!(text.contains("28 requests."), "{text}");
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn a_name_the_plugin_would_refuse_is_refused_at_load_naming_the_key() {
     let out = wafwatch(&["--config", config.to_str().unwrap(), "bootstrap", "plan"], &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("`detector[4].name`"),
+        String::from_utf8_lossy(&out.stderr).contains("`detector[5].name`"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

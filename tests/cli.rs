@@ -56,7 +56,7 @@ fn check_prints_the_resolved_columns_and_rules_of_the_bundled_default() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("configuration: bundled wafwatch.toml"), "{stdout}");
-    assert!(stdout.contains("columns (10, every document gets each as 0 or 1)"), "{stdout}");
+    assert!(stdout.contains("columns (11, every document gets each as 0 or 1)"), "{stdout}");
     assert!(stdout.contains("B_action           BLOCK"), "{stdout}");
     assert!(stdout.contains("failed-login       high"), "{stdout}");
 }
@@ -96,8 +96,9 @@ fn variables_expand_and_unset_ones_are_named() {
 
 #[test]
 fn lambda_env_fits_and_parses_with_the_transformers_own_loader() {
-    // The default's ten columns; the preset's ten plus its sixteen verdict columns.
-    for (config, columns) in [(None, 10), (Some(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/aws-waf.toml")), 26)] {
+    // The default's eleven columns (E_httpstatus beside G/B); the preset's ten plus its sixteen
+    // verdict columns.
+    for (config, columns) in [(None, 11), (Some(concat!(env!("CARGO_MANIFEST_DIR"), "/presets/aws-waf.toml")), 26)] {
         let mut args = vec![];
         if let Some(c) = config {
             args.extend(["--config", c]);

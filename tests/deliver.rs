@@ -61,7 +61,8 @@ fn inbox() -> (Inbox, SocketAddr) {
     (inbox, rx.recv().unwrap())
 }
 
-/// Twenty-five requests for a path only scanners ask for: the scanner-probes monitor fires once.
+/// Twenty-five requests for a path only scanners ask for, each answered 404 to the one client: the
+/// scanner-probes monitor fires once, and so does not-found-per-ip (at least 20 404s to one IP in 2m).
 fn scanner_log(dir: &std::path::Path) -> std::path::PathBuf {
     let mut lines = String::new();
     for i in 0..25 {
@@ -134,8 +135,14 @@ fn webhook_and_slack_get_the_rendered_message_with_retries() {
     assert!(out.status.success(), "{stderr}");
     let received = inbox.received.lock().unwrap().clone();
     let hooks: Vec<&Received> = received.iter().filter(|r| r.path == "/hook/s3cr3t-path").collect();
-    assert_eq!(hooks.len(), 2, "one 503, then the retry: {received:?}");
-    let hook = hooks[1];
+    // Two alerts: the first one 503 then its retry (the same message), the second at once.
+    assert_eq!(hooks.len(), 3, "one 503, then the retry, then the other alert: {received:?}");
+    assert_eq!(hooks[0].body, hooks[1].body, "the retry carries the same message");
+    assert_ne!(hooks[1].body, hooks[2].body, "{received:?}");
+    let alert = |prefix: &str| hooks[1..].iter().copied().find(|h| h.body.starts_with(prefix));
+    let per_ip = alert("not-found-per-ip: ").unwrap_or_else(|| panic!("{received:?}"));
+    assert!(per_ip.body.contains("New: clientIp 198.51.100.7"), "{}", per_ip.body);
+    let hook = alert("scanner-probes: ").unwrap_or_else(|| panic!("{received:?}"));
     assert_eq!(hook.method, "POST");
     assert_eq!(hook.headers["x-token"], "t0ken");
     assert_eq!(hook.headers["content-type"], "text/plain; charset=utf-8");
@@ -149,13 +156,16 @@ fn webhook_and_slack_get_the_rendered_message_with_retries() {
     {
         assert!(hook.body.contains(needle), "{needle} in {}", hook.body);
     }
-    let slack = received.iter().find(|r| r.path == "/services/T0/B0/slacksecret").unwrap();
+    let slack = received
+        .iter()
+        .find(|r| r.path == "/services/T0/B0/slacksecret" && r.body.contains("scanner-probes: "))
+        .unwrap();
     assert_eq!(slack.headers["content-type"], "application/json");
     let payload: serde_json::Value = serde_json::from_str(&slack.body).unwrap();
     assert_eq!(payload["text"].as_str().unwrap(), hook.body, "the same message on every channel");
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(s["deliveries"], serde_json::json!({"sent": 2, "failed": 0, "skipped": 0}));
+    assert_eq!(s["deliveries"], serde_json::json!({"sent": 4, "failed": 0, "skipped": 0}));
     assert!(!stderr.contains("s3cr3t") && !stderr.contains("slacksecret") && !stderr.contains("t0ken"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -175,7 +185,7 @@ fn a_refused_delivery_is_reported_without_its_secret_and_fails_the_run() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("http://{addr} answered 404 Not Found: the webhook does not exist")), "{stderr}");
     assert!(!stderr.contains("s3cr3t"), "{stderr}");
-    assert_eq!(inbox.received.lock().unwrap().len(), 1, "a 404 is not retried");
+    assert_eq!(inbox.received.lock().unwrap().len(), 2, "a 404 is not retried: one request per alert");
     // The report and alerts are still written.
     assert!(dir.join("out/report.html").exists() && dir.join("out/alerts.ndjson").exists());
 

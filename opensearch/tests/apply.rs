@@ -62,7 +62,7 @@ async fn first_apply_waits_for_data_then_completes_and_a_second_apply_writes_not
             s.channels["security-team"]["sns"]["topic_arn"],
             "arn:aws:sns:us-east-1:111122223333:wafwatch-alerts"
         );
-        assert_eq!(s.saved.len(), 9);
+        assert_eq!(s.saved.len(), 10);
     }
 
     // 2. Documents arrive: the detectors are created and started, their monitors follow.
@@ -72,10 +72,10 @@ async fn first_apply_waits_for_data_then_completes_and_a_second_apply_writes_not
     assert_eq!(action_of(&report, "detector", "http-errors"), Action::Created);
     assert_eq!(action_of(&report, "monitor", "http-errors-anomaly"), Action::Created);
     assert_eq!(action_of(&report, "channel", "security-team"), Action::Unchanged);
-    assert_eq!(report.writes, 5 * 2 + 5, "five creates, five starts, five AD monitors: {:#?}", cluster.writes());
+    assert_eq!(report.writes, 6 * 2 + 6, "six creates, six starts, six AD monitors: {:#?}", cluster.writes());
     {
         let s = cluster.state.lock().unwrap();
-        assert_eq!(s.detectors.len(), 5);
+        assert_eq!(s.detectors.len(), 6);
         assert!(s.detectors.values().all(|d| d.running));
         // Each AD monitor reads its own detector's id at bool.filter[1].
         let (det_id, _) = s.detectors.iter().find(|(_, d)| d.body["name"] == "http-errors").unwrap();
@@ -161,7 +161,7 @@ async fn a_failure_halfway_is_reported_with_its_reason_and_the_next_apply_finish
     let s = cluster.state.lock().unwrap();
     assert_eq!(
         (s.templates.len(), s.channels.len(), s.detectors.len(), s.monitors.len()),
-        (1, 1, 5, 9),
+        (1, 1, 6, 12),
         "nothing twice"
     );
     assert!(s.violations.is_empty(), "{:?}", s.violations);
@@ -226,7 +226,7 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
     let mut spec = support::deployed_spec();
     deployed(&cluster, &spec).await;
     spec.index.retention = "90d".into();
-    spec.detection.monitors[5].throttle = Duration::from_secs(1800);
+    support::monitor_named(&mut spec, "server-errors").throttle = Duration::from_secs(1800);
     cluster.clear_log();
     let report = run(&cluster, &spec, &ApplyOptions { dry_run: true, ..opts() }).await.unwrap();
     assert!(cluster.writes().is_empty(), "{:#?}", cluster.writes());
@@ -239,7 +239,7 @@ async fn dry_run_shows_what_differs_and_writes_nothing() {
         "{}",
         policy.detail
     );
-    let monitor = report.outcomes.iter().find(|o| o.name == "server-errors").unwrap();
+    let monitor = report.outcomes.iter().find(|o| o.kind == "monitor" && o.name == "server-errors").unwrap();
     assert!(monitor.detail.contains("/throttle/value 10 -> 30"), "{}", monitor.detail);
     assert!(report.render(true).contains("would be updated"));
     assert_eq!(report.would_send.len(), 3);
@@ -339,6 +339,8 @@ async fn status_shows_detector_states_anomalies_and_active_alerts() {
     let lines = status(&clients(&cluster), &cluster.url, &spec).await.unwrap();
     let text = wafwatch_opensearch::bootstrap::apply::render_status(&lines);
     let line = |name: &str| lines.iter().find(|l| l.name == name).unwrap();
+    // A detector and a rule monitor are both called server-errors.
+    let monitor_line = |name: &str| lines.iter().find(|l| l.kind == "monitor" && l.name == name).unwrap();
     assert_eq!(line("blocked-requests").state, "RUNNING");
     assert_eq!(
         line("blocked-requests").items,
@@ -350,7 +352,7 @@ async fn status_shows_detector_states_anomalies_and_active_alerts() {
         line("failed-logins-per-ip").items[0]
             .starts_with("active since 2026-01-01T03:01:00Z, severity 2 [\"203.0.113.9\"]")
     );
-    assert_eq!(line("server-errors").state, "ok");
+    assert_eq!(monitor_line("server-errors").state, "ok");
     assert!(text.contains("blocked-requests"), "{text}");
 }
 

@@ -53,13 +53,13 @@ async fn an_update_names_removed_members_and_that_the_fingerprint_differs() {
     spec.detection.detectors[0].category_fields = vec![spec.detection.captures.len() - 1];
     deployed(&cluster, &spec).await;
     spec.detection.detectors[0].category_fields = vec![];
-    spec.detection.monitors[5].throttle = std::time::Duration::from_secs(1800);
+    support::monitor_named(&mut spec, "server-errors").throttle = std::time::Duration::from_secs(1800);
     let report = run(&cluster, &spec, &ApplyOptions { dry_run: true, ..opts() }).await.unwrap();
     let det = report.outcomes.iter().find(|o| o.name == "blocked-requests" && o.kind == "detector").unwrap();
     assert_eq!(det.action, Action::Recreated);
     assert!(det.detail.starts_with("fingerprint differs: "), "{}", det.detail);
     assert!(det.detail.contains("/category_field [\"clientIp\"] removed"), "{}", det.detail);
-    let mon = report.outcomes.iter().find(|o| o.name == "server-errors").unwrap();
+    let mon = report.outcomes.iter().find(|o| o.kind == "monitor" && o.name == "server-errors").unwrap();
     assert!(mon.detail.starts_with("fingerprint differs: "), "{}", mon.detail);
     assert!(mon.detail.contains("/throttle/value 10 -> 30"), "{}", mon.detail);
 }

@@ -28,7 +28,7 @@ async fn a_create_and_a_start_whose_answers_were_lost_are_found_done() {
     assert_eq!(action_of(&report, "detector", "blocked-requests"), Action::Started);
     assert_eq!(action_of(&report, "detector", "http-errors"), Action::Created);
     let s = cluster.state.lock().unwrap();
-    assert_eq!(s.detectors.len(), 5, "no detector twice");
+    assert_eq!(s.detectors.len(), 6, "no detector twice");
     assert!(s.detectors.values().all(|d| d.running));
     assert!(s.lose_replies.is_empty());
     assert!(s.violations.is_empty(), "{:?}", s.violations);

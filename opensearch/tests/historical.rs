@@ -34,7 +34,7 @@ async fn historical_analyses_every_detector_one_at_a_time_waiting_for_task_slots
     let o = ApplyOptions { historical: Some(RANGE), ..opts() };
     let report = run(&cluster, &spec, &o).await.unwrap();
     let started = historical(&report);
-    assert_eq!(started.len(), 5, "{started:#?}");
+    assert_eq!(started.len(), 6, "{started:#?}");
     assert!(started.iter().all(|(_, a, _)| *a == Action::Started), "{started:#?}");
     // Two slots: the third start was refused until an analysis finished, then went through.
     assert!(started.iter().any(|(_, _, d)| d.contains("for a task slot")), "{started:#?}");

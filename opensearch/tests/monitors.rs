@@ -41,7 +41,7 @@ async fn an_update_keeps_trigger_and_action_ids_so_open_alerts_survive_it() {
     let before = ids("server-errors");
     let alert = cluster.raise_alert("server-errors");
 
-    spec.detection.monitors[5].throttle = Duration::from_secs(1800);
+    support::monitor_named(&mut spec, "server-errors").throttle = Duration::from_secs(1800);
     let report = run(&cluster, &spec, &opts()).await.unwrap();
     assert_eq!(action_of(&report, "monitor", "server-errors"), Action::Updated);
     assert_eq!(ids("server-errors"), before, "the PUT carried the live ids");
@@ -59,11 +59,11 @@ async fn a_monitor_read_without_its_ui_metadata_is_neither_deleted_nor_called_so
     // A proxy in front of the cluster replaces the User-Agent: the plugin leaves ui_metadata out.
     cluster.state.lock().unwrap().hide_ui_metadata = true;
     let report = destroy(&clients(&cluster), &cluster.url, &spec, false).await.unwrap();
-    let kept = report.outcomes.iter().find(|o| o.name == "server-errors").unwrap();
+    let kept = report.outcomes.iter().find(|o| o.kind == "monitor" && o.name == "server-errors").unwrap();
     assert_eq!(kept.action, Action::Kept);
     assert!(kept.detail.contains("whether wafwatch created it cannot be told"), "{}", kept.detail);
     assert!(!kept.detail.contains("not created by wafwatch"), "{}", kept.detail);
-    assert_eq!(cluster.state.lock().unwrap().monitors.len(), 9);
+    assert_eq!(cluster.state.lock().unwrap().monitors.len(), 12);
 }
 
 /// Audit finding 7: with `--no-dashboards` the messages said "See: /app/dashboards#/view/..." (the

@@ -81,8 +81,8 @@ async fn a_whole_deployment_runs_on_a_node_with_the_plugins() {
     assert!(actions(&report, "detector").values().all(|a| *a == Action::Waiting), "{:#?}", report.outcomes);
     assert_eq!(
         actions(&report, "monitor").values().filter(|a| **a == Action::Created).count(),
-        4,
-        "the count monitors"
+        6,
+        "the count and new-value monitors"
     );
     assert_eq!(actions(&report, "channel").len(), 2);
 
@@ -99,7 +99,7 @@ async fn a_whole_deployment_runs_on_a_node_with_the_plugins() {
     assert!(actions(&report, "detector").values().all(|a| *a == Action::Created), "{:#?}", report.outcomes);
     assert_eq!(
         actions(&report, "monitor").values().filter(|a| **a == Action::Created).count(),
-        5,
+        6,
         "the anomaly monitors"
     );
 
@@ -108,11 +108,11 @@ async fn a_whole_deployment_runs_on_a_node_with_the_plugins() {
     let report = run(&node, &spec, ApplyOptions { historical: Some(range), ..Default::default() }).await;
     assert_eq!(
         actions(&report, "historical").values().filter(|a| **a == Action::Started).count(),
-        5,
+        6,
         "{:#?}",
         report.outcomes
     );
-    assert_eq!(report.writes, 5, "only the five starts: {:#?}", report.outcomes);
+    assert_eq!(report.writes, 6, "only the six starts: {:#?}", report.outcomes);
     historical_finds_the_storm(&node, storm_from.timestamp_millis(), storm_to.timestamp_millis()).await;
     anomaly_monitors_ignore_historical_results_and_render_a_real_one(&node).await;
 

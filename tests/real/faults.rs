@@ -54,8 +54,8 @@ async fn faults_halfway_through_an_apply_converge_on_a_node_with_the_plugins() {
     let ours = |found: std::collections::BTreeMap<String, String>, wanted: &[&str]| {
         found.keys().filter(|n| wanted.contains(&n.as_str())).count()
     };
-    assert_eq!(ours(node.detectors().await, &detector_names), 5, "one detector per name");
-    assert_eq!(ours(node.monitors().await, &monitor_names), 9);
+    assert_eq!(ours(node.detectors().await, &detector_names), 6, "one detector per name");
+    assert_eq!(ours(node.monitors().await, &monitor_names), 12);
     assert_eq!(run(&node.url, &spec).await.unwrap().writes, 0);
     destroy(&real::clients(&node.url), &node.url, &spec, true).await.unwrap();
 
@@ -69,12 +69,12 @@ async fn faults_halfway_through_an_apply_converge_on_a_node_with_the_plugins() {
     eprintln!("{TEST}: the apply the node left halfway: {err}");
     assert!(err.contains("502"), "{err}");
     let made = ours(node.detectors().await, &detector_names);
-    assert!((1..5).contains(&made), "halfway: {made} of the 5 detectors made");
+    assert!((1..6).contains(&made), "halfway: {made} of the 6 detectors made");
     proxy.faults.lock().unwrap().down_after = None;
     let report = run(&proxy.url, &spec).await.unwrap();
     eprintln!("{TEST}: the apply after the node came back:\n{}", report.render(false));
-    assert_eq!(ours(node.detectors().await, &detector_names), 5);
-    assert_eq!(ours(node.monitors().await, &monitor_names), 9);
+    assert_eq!(ours(node.detectors().await, &detector_names), 6);
+    assert_eq!(ours(node.monitors().await, &monitor_names), 12);
     let again = run(&proxy.url, &spec).await.unwrap();
     assert_eq!(again.writes, 0, "{:#?}", again.outcomes);
     clean().await;

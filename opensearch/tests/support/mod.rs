@@ -83,3 +83,8 @@ pub fn action_of(report: &Report, kind: &str, name: &str) -> Action {
 pub fn position(writes: &[String], needle: &str) -> usize {
     writes.iter().position(|w| w.contains(needle)).unwrap_or_else(|| panic!("no write {needle} in {writes:#?}"))
 }
+
+/// The configured monitor of that name, to change it (by name: an index moves when monitors are added).
+pub fn monitor_named<'a>(spec: &'a mut Spec, name: &str) -> &'a mut wafwatch_config::detection::Monitor {
+    spec.detection.monitors.iter_mut().find(|m| m.name == name).unwrap_or_else(|| panic!("no monitor {name}"))
+}
