@@ -177,7 +177,7 @@ fn monitors(s: &mut String, detection: &Detection) {
                 "new values of {}: >= {threshold} in {} not seen in the {} before",
                 detection.captures[*field],
                 humantime::format_duration(*window),
-                humantime::format_duration(*history)
+                wafwatch_config::duration::phrase(*history)
             ),
         };
         let to = if m.channels.is_empty() { String::new() } else { format!("; to {}", m.channels.join(", ")) };

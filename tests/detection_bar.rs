@@ -35,7 +35,7 @@ fn weak_attacks_are_found_by_the_monitors_designed_for_them() {
         assert!(n <= 3, "{name} took {n} intervals: {s}");
         sc["detected_by"].as_str().unwrap().to_owned()
     };
-    assert_eq!(by("error-burst"), "server-errors-anomaly", "the 5xx share's own forest");
+    assert_eq!(by("error-burst"), "server-error-share-anomaly", "the 5xx share's own forest");
     assert_eq!(by("geo-anomaly"), "new-countries");
     assert_eq!(by("scanner"), "not-found-per-ip");
     // Two at once: each is found in time (by whichever monitor fires first in its window).

@@ -23,6 +23,18 @@ pub fn throttle(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A whole number of minutes as people read it: `1 day`, `36 hours`, `90 minutes` (the largest
+/// unit that divides it).
+pub fn phrase(d: Duration) -> String {
+    let minutes = d.as_secs() / 60;
+    let (n, unit) = match minutes {
+        m if m > 0 && m % 1440 == 0 => (m / 1440, "day"),
+        m if m > 0 && m % 60 == 0 => (m / 60, "hour"),
+        m => (m, "minute"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// A duration OpenSearch reads in index settings and ISM (`30s`, `12h`, `1d`).
 pub fn opensearch_duration(text: &str) -> bool {
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
@@ -53,5 +65,10 @@ mod tests {
         assert!(throttle("25h").is_err());
         assert!(opensearch_duration("30d") && !opensearch_duration("30 d"));
         assert!(opensearch_size("30gb") && !opensearch_size("gb"));
+        let p = |m: u64| phrase(Duration::from_secs(m * 60));
+        assert_eq!(
+            [p(1440), p(7 * 1440), p(120), p(90), p(1)],
+            ["1 day", "7 days", "2 hours", "90 minutes", "1 minute"]
+        );
     }
 }

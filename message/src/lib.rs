@@ -68,7 +68,7 @@ pub fn template(monitor: &Monitor, detection: &Detection, site: &Site<'_>) -> Te
         }
         MonitorKind::NewValues { field, threshold, window, history } => {
             let field = field_name(detection, *field);
-            let (minutes, history) = (window.as_secs() / 60, humantime::format_duration(*history));
+            let (minutes, history) = (window.as_secs() / 60, wafwatch_config::duration::phrase(*history));
             // The search's terms buckets are the new values only (its bucket selector drops the
             // others), ordered by first appearance; the local context lists them most first.
             format!(

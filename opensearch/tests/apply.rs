@@ -339,7 +339,7 @@ async fn status_shows_detector_states_anomalies_and_active_alerts() {
     let lines = status(&clients(&cluster), &cluster.url, &spec).await.unwrap();
     let text = wafwatch_opensearch::bootstrap::apply::render_status(&lines);
     let line = |name: &str| lines.iter().find(|l| l.name == name).unwrap();
-    // A detector and a rule monitor are both called server-errors.
+    // Monitors are looked up by kind and name.
     let monitor_line = |name: &str| lines.iter().find(|l| l.kind == "monitor" && l.name == name).unwrap();
     assert_eq!(line("blocked-requests").state, "RUNNING");
     assert_eq!(
