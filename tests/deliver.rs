@@ -246,12 +246,17 @@ fn sns_publishes_through_the_aws_sdk() {
         .map(|r| serde_json::from_str::<serde_json::Value>(&r.body).unwrap())
         .filter(|v| v["Type"] == "Notification")
         .collect();
-    assert_eq!(notes.len(), 1, "{received:?}");
-    assert_eq!(notes[0]["TopicArn"], topic.as_str());
-    assert_eq!(notes[0]["Subject"], "[wafwatch] scanner-probes (priority 3)");
+    // The scanner's 25 probes, answered 404 from one IP, raise two alerts: scanner-probes, and
+    // not-found-per-ip for that IP; each is one notification on the topic.
+    assert_eq!(notes.len(), 2, "{received:?}");
+    assert!(notes.iter().all(|n| n["TopicArn"] == topic.as_str()));
+    let subject = |s: &str| notes.iter().find(|n| n["Subject"] == s).unwrap_or_else(|| panic!("no {s}: {notes:?}"));
+    let probes = subject("[wafwatch] scanner-probes (priority 3)");
     assert!(
-        notes[0]["Message"].as_str().unwrap().starts_with("scanner-probes: 25 documents tagged by rule scanner-probe")
+        probes["Message"].as_str().unwrap().starts_with("scanner-probes: 25 documents tagged by rule scanner-probe")
     );
+    let per_ip = subject("[wafwatch] not-found-per-ip per clientIp (priority 4)");
+    assert!(per_ip["Message"].as_str().unwrap().contains("New: clientIp 198.51.100.7"), "{per_ip}");
 
     // A topic that does not exist: one sentence naming it, exit status 1.
     let missing = topic.replace("wafwatch-test", "no-such-topic");
