@@ -110,13 +110,10 @@ impl Samples {
                     });
                     watches.len() - 1
                 }
-                // Any record of the minute: which values are new is known only when it is judged.
+                // None: which values are new is known only when the minute is judged, and the
+                // alert lists them with their counts; any record of the minute would mislead.
                 MonitorKind::NewValues { .. } => {
-                    watches.push(Watch {
-                        interval: 60_000,
-                        what: What::Columns { columns: Vec::new(), any_field: true },
-                        entity: Vec::new(),
-                    });
+                    watches.push(Watch { interval: 60_000, what: What::None, entity: Vec::new() });
                     watches.len() - 1
                 }
             };
