@@ -153,16 +153,23 @@ fn anomaly_monitor(m: &Monitor, det: &Detector, t: AdThresholds, detector_id: &s
 
 /// A query-level monitor: one alert when at least `threshold` documents match `query`.
 fn count_monitor(m: &Monitor, index: &Index, query: Value, threshold: u64, actions: Vec<Value>) -> Value {
+    let search = json!({"size": 0, "track_total_hits": true, "query": query});
+    query_level_monitor(m, index, search, format!("ctx.results[0].hits.total.value >= {threshold}"), actions)
+}
+
+/// A query-level monitor over the documents, run every minute: `search` is its search input's
+/// body, `condition` its trigger's painless condition.
+fn query_level_monitor(m: &Monitor, index: &Index, search: Value, condition: String, actions: Vec<Value>) -> Value {
     json!({
         "name": m.name,
         "monitor_type": "query_level_monitor",
         "enabled": true,
         "schedule": {"period": {"interval": 1, "unit": "MINUTES"}},
-        "inputs": [{"search": {"indices": [index.pattern()], "query": {"size": 0, "track_total_hits": true, "query": query}}}],
+        "inputs": [{"search": {"indices": [index.pattern()], "query": search}}],
         "triggers": [{"query_level_trigger": {
             "name": m.name,
             "severity": m.priority.to_string(),
-            "condition": {"script": {"source": format!("ctx.results[0].hits.total.value >= {threshold}"), "lang": "painless"}},
+            "condition": {"script": {"source": condition, "lang": "painless"}},
             "actions": actions,
         }}],
         "ui_metadata": {},
@@ -228,38 +235,26 @@ fn new_values_monitor(
     let NewValueSpans { window, history } = spans;
     let learning = NEW_VALUES_LEARNING.as_secs() / 60;
     let before = |minutes: u64| json!({"range": {"@timestamp": {"lt": format!("{{{{period_end}}}}||-{minutes}m"), "format": "epoch_millis"}}});
-    json!({
-        "name": m.name,
-        "monitor_type": "query_level_monitor",
-        "enabled": true,
-        "schedule": {"period": {"interval": 1, "unit": "MINUTES"}},
-        "inputs": [{"search": {"indices": [index.pattern()], "query": {
-            "size": 0,
-            "query": {"bool": {"filter": [
-                {"range": {"@timestamp": {"gte": format!("{{{{period_end}}}}||-{}m", window + history), "lte": "{{period_end}}", "format": "epoch_millis"}}},
-                {"exists": {"field": field}},
-            ]}},
-            "aggregations": {
-                "learned": {"filter": before(window + learning)},
-                "values": {
-                    "terms": {"field": field, "size": NEW_VALUES_SEARCHED, "order": {"first_seen": "desc"}},
-                    "aggregations": {
-                        "first_seen": {"min": {"field": "@timestamp"}},
-                        "before": {"filter": before(window)},
-                        "new_only": {"bucket_selector": {
-                            "buckets_path": {"before": "before._count"},
-                            "script": "params.before == 0",
-                        }},
-                    },
+    let search = json!({
+        "size": 0,
+        "query": {"bool": {"filter": [
+            {"range": {"@timestamp": {"gte": format!("{{{{period_end}}}}||-{}m", window + history), "lte": "{{period_end}}", "format": "epoch_millis"}}},
+            {"exists": {"field": field}},
+        ]}},
+        "aggregations": {
+            "learned": {"filter": before(window + learning)},
+            "values": {
+                "terms": {"field": field, "size": NEW_VALUES_SEARCHED, "order": {"first_seen": "desc"}},
+                "aggregations": {
+                    "first_seen": {"min": {"field": "@timestamp"}},
+                    "before": {"filter": before(window)},
+                    "new_only": {"bucket_selector": {
+                        "buckets_path": {"before": "before._count"},
+                        "script": "params.before == 0",
+                    }},
                 },
             },
-        }}}],
-        "triggers": [{"query_level_trigger": {
-            "name": m.name,
-            "severity": m.priority.to_string(),
-            "condition": {"script": {"source": new_values_condition(threshold), "lang": "painless"}},
-            "actions": actions,
-        }}],
-        "ui_metadata": {},
-    })
+        },
+    });
+    query_level_monitor(m, index, search, new_values_condition(threshold), actions)
 }
