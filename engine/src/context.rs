@@ -231,4 +231,54 @@ mod tests {
         let again = render(&t.body, &local_context(&a, &d.monitors[1], &d, true));
         assert!(again.contains("Still: clientIp 10.0.0.3") && !again.contains("New:"), "{again}");
     }
+
+    /// A new-value alert reads the same locally as from the monitor's search response, in the shape
+    /// the real node answers it (`tests/real_node.rs` runs that search): the terms buckets the
+    /// bucket selector left, each with its count.
+    #[test]
+    fn a_new_value_alert_lists_the_new_values_as_the_search_does() {
+        let mut d = detection();
+        d.captures = vec![Field::parse("/country").unwrap()];
+        d.monitors = vec![Monitor {
+            name: "new-countries".into(),
+            kind: MonitorKind::NewValues {
+                field: 0,
+                threshold: 20,
+                window: Duration::from_secs(120),
+                history: Duration::from_secs(86_400),
+            },
+            throttle: Duration::from_secs(600),
+            channels: vec![],
+            priority: 2,
+        }];
+        let site = Site { index_pattern: "waf-logs-*", link: None, rules: &[] };
+        let t = template(&d.monitors[0], &d, &site);
+        let mut a = alert("new-countries", None);
+        a.feature_data = vec![
+            FeatureData { feature_name: "CN".into(), data: 15.0 },
+            FeatureData { feature_name: "RU".into(), data: 10.0 },
+        ];
+        let real = json!({"ctx": {
+            "monitor": {"name": "new-countries"},
+            "trigger": {"name": "new-countries", "severity": "2"},
+            "periodStart": rfc3339(a.start_time - MINUTE_MS),
+            "periodEnd": rfc3339(a.start_time),
+            "results": [{"hits": {"total": {"value": 10000, "relation": "gte"}, "hits": []}, "aggregations": {
+                "learned": {"doc_count": 11291},
+                "values": {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": [
+                    {"key": "CN", "doc_count": 15, "first_seen": {"value": 1.7e12}, "before": {"doc_count": 0}},
+                    {"key": "RU", "doc_count": 10, "first_seen": {"value": 1.7e12}, "before": {"doc_count": 0}},
+                ]},
+            }}],
+        }});
+        let local = render(&t.body, &local_context(&a, &d.monitors[0], &d, false));
+        assert_eq!(local, render(&t.body, &real));
+        assert!(
+            local.starts_with(
+                "new-countries: at least 20 documents in 2 minutes with a country not seen in the 1 day before.\n\
+                 New: country CN (15) country RU (10) \n"
+            ),
+            "{local}"
+        );
+    }
 }
